@@ -1,0 +1,37 @@
+# mathforge: raw math forum data -> training data for math reasoning and Lean 4 proving.
+# Config, validation, includes and `rule all`; every rule lives in rules/, all logic in workflow/mathforge.
+import sys
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+sys.path.insert(0, f"{workflow.basedir}/workflow")
+from mathforge.config import validate_config  # noqa: E402
+from mathforge.workflow import Paths, prepare_environment, stop_servers  # noqa: E402
+
+
+configfile: "config/config.yaml"
+
+
+validate_config(config)
+prepare_environment()
+P = Paths(config)
+
+
+include: "rules/common.smk"
+include: "rules/problems.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        problem_targets(),
+
+
+onsuccess:
+    stop_servers(config)
+
+
+onerror:
+    stop_servers(config)

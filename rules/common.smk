@@ -1,0 +1,30 @@
+# Input functions and small lookups shared by the rule files (no processing logic here).
+from mathforge.inference.endpoints import model_identity
+
+FORUM_SOURCES = P.source_names("aops_jsonl", "stackexchange_xml")
+TABLE_SOURCES = P.source_names("problem_table")
+
+
+def prompt_file(name):
+    return f"{config['prompts_dir']}/{name}.yaml"
+
+
+def classifier_prompts(wildcards):
+    return [prompt_file(c["prompt"]) for c in config["problems"]["classification"]["classes"]]
+
+
+def family_resources(family="llm"):
+    res = config["resources"][family]
+    return {"mem_mb": res["mem_mb"], "runtime": res["runtime"], "gpu": res["gpu"]}
+
+
+def source_shards(wildcards):
+    return P.source(wildcards.source)["shards"]
+
+
+def problem_targets():
+    return [
+        f"{P.results}/problems/problems.parquet",
+        f"{P.results}/problems/proof_problems.parquet",
+        f"{P.results}/problems/summary.json",
+    ]

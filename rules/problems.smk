@@ -1,0 +1,159 @@
+# problems: forum threads -> extracted problems -> classified -> forum answers -> merged.
+# Per source and shard; shards are chosen from a hash of the thread id (see mathforge.ids).
+
+
+rule ingest_forum:
+    input:
+        lambda wc: P.source(wc.source)["path"],
+    output:
+        threads=f"{P.results}/problems/{{source}}/raw.parquet",
+        stats=f"{P.results}/problems/{{source}}/raw.stats.json",
+    params:
+        source=lambda wc: P.source(wc.source),
+        limits=lambda wc: {k: config["problems"][k] for k in ("remove_quotes", "max_post_chars", "max_discussion_chars")},
+    wildcard_constraints:
+        source=P.wildcard_pattern(FORUM_SOURCES),
+    log:
+        f"{P.logs}/ingest_forum/{{source}}.log",
+    benchmark:
+        f"{P.bench}/ingest_forum/{{source}}.tsv"
+    threads: config["resources"]["cpu"]["threads"]
+    resources:
+        **family_resources("cpu"),
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/ingest_forum.py"
+
+
+rule extract_problems:
+    input:
+        threads=f"{P.results}/problems/{{source}}/raw.parquet",
+        prompt=prompt_file(config["problems"]["extraction"]["prompt"]),
+    output:
+        problems=f"{P.results}/problems/{{source}}/extracted/shard-{{shard}}.parquet",
+        dropped=f"{P.results}/problems/{{source}}/extracted/shard-{{shard}}.dropped.parquet",
+        stats=f"{P.results}/problems/{{source}}/extracted/shard-{{shard}}.stats.json",
+    params:
+        n_shards=source_shards,
+        stage=config["problems"]["extraction"],
+        model=model_identity(config["inference"]),
+        store=lambda wc: f"{P.cache}/extract_problems/{wc.source}/shard-{wc.shard}.jsonl",
+    wildcard_constraints:
+        source=P.wildcard_pattern(FORUM_SOURCES),
+        shard=r"\d+",
+    log:
+        f"{P.logs}/extract_problems/{{source}}/shard-{{shard}}.log",
+    benchmark:
+        f"{P.bench}/extract_problems/{{source}}/shard-{{shard}}.tsv"
+    threads: config["resources"]["llm"]["threads"]
+    resources:
+        **family_resources(),
+    conda:
+        "../envs/vllm.yaml"
+    script:
+        "../scripts/extract_problems.py"
+
+
+rule import_problems:
+    input:
+        table=lambda wc: P.source(wc.source)["path"],
+    output:
+        problems=f"{P.results}/problems/{{source}}/extracted/shard-{{shard}}.parquet",
+        dropped=f"{P.results}/problems/{{source}}/extracted/shard-{{shard}}.dropped.parquet",
+        stats=f"{P.results}/problems/{{source}}/extracted/shard-{{shard}}.stats.json",
+    params:
+        source=lambda wc: P.source(wc.source),
+        n_shards=source_shards,
+    wildcard_constraints:
+        source=P.wildcard_pattern(TABLE_SOURCES),
+        shard=r"\d+",
+    log:
+        f"{P.logs}/import_problems/{{source}}/shard-{{shard}}.log",
+    benchmark:
+        f"{P.bench}/import_problems/{{source}}/shard-{{shard}}.tsv"
+    threads: config["resources"]["cpu"]["threads"]
+    resources:
+        **family_resources("cpu"),
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/import_problems.py"
+
+
+rule classify_problems:
+    input:
+        problems=f"{P.results}/problems/{{source}}/extracted/shard-{{shard}}.parquet",
+        prompts=classifier_prompts,
+    output:
+        classified=f"{P.results}/problems/{{source}}/classified/shard-{{shard}}.parquet",
+        proofs=f"{P.results}/problems/{{source}}/classified/shard-{{shard}}.proofs.parquet",
+        dropped=f"{P.results}/problems/{{source}}/classified/shard-{{shard}}.dropped.parquet",
+        stats=f"{P.results}/problems/{{source}}/classified/shard-{{shard}}.stats.json",
+    params:
+        stage=config["problems"]["classification"],
+        model=model_identity(config["inference"]),
+        store=lambda wc: f"{P.cache}/classify_problems/{wc.source}/shard-{wc.shard}.jsonl",
+    log:
+        f"{P.logs}/classify_problems/{{source}}/shard-{{shard}}.log",
+    benchmark:
+        f"{P.bench}/classify_problems/{{source}}/shard-{{shard}}.tsv"
+    threads: config["resources"]["llm"]["threads"]
+    resources:
+        **family_resources(),
+    conda:
+        "../envs/vllm.yaml"
+    script:
+        "../scripts/classify_problems.py"
+
+
+rule extract_answers:
+    input:
+        problems=f"{P.results}/problems/{{source}}/classified/shard-{{shard}}.parquet",
+        prompt=prompt_file(config["problems"]["answers"]["prompt"]),
+    output:
+        answers=f"{P.results}/problems/{{source}}/answers/shard-{{shard}}.parquet",
+        stats=f"{P.results}/problems/{{source}}/answers/shard-{{shard}}.stats.json",
+    params:
+        stage=config["problems"]["answers"],
+        model=model_identity(config["inference"]),
+        store=lambda wc: f"{P.cache}/extract_answers/{wc.source}/shard-{wc.shard}.jsonl",
+    log:
+        f"{P.logs}/extract_answers/{{source}}/shard-{{shard}}.log",
+    benchmark:
+        f"{P.bench}/extract_answers/{{source}}/shard-{{shard}}.tsv"
+    threads: config["resources"]["llm"]["threads"]
+    resources:
+        **family_resources(),
+    conda:
+        "../envs/vllm.yaml"
+    script:
+        "../scripts/extract_answers.py"
+
+
+rule merge_problems:
+    input:
+        answers=P.shard_files("{results}/problems/{source}/answers/shard-{shard}.parquet"),
+        proofs=P.shard_files("{results}/problems/{source}/classified/shard-{shard}.proofs.parquet"),
+        dropped=P.shard_files("{results}/problems/{source}/extracted/shard-{shard}.dropped.parquet")
+        + P.shard_files("{results}/problems/{source}/classified/shard-{shard}.dropped.parquet"),
+        stats=[f"{P.results}/problems/{s}/raw.stats.json" for s in FORUM_SOURCES]
+        + P.shard_files("{results}/problems/{source}/extracted/shard-{shard}.stats.json")
+        + P.shard_files("{results}/problems/{source}/classified/shard-{shard}.stats.json")
+        + P.shard_files("{results}/problems/{source}/answers/shard-{shard}.stats.json"),
+    output:
+        problems=f"{P.results}/problems/problems.parquet",
+        proofs=f"{P.results}/problems/proof_problems.parquet",
+        dropped=f"{P.results}/problems/dropped.parquet",
+        summary=f"{P.results}/problems/summary.json",
+    log:
+        f"{P.logs}/merge_problems.log",
+    benchmark:
+        f"{P.bench}/merge_problems.tsv"
+    threads: config["resources"]["cpu"]["threads"]
+    resources:
+        **family_resources("cpu"),
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/merge_problems.py"

@@ -1,0 +1,13 @@
+"""Snakemake shim: one shard of problems -> forum answers (mathforge.problems.answers)."""
+
+from mathforge.logs import job_logging
+from mathforge.problems.answers import extract_answers
+
+with job_logging(snakemake.log[0]):
+    extract_answers(
+        snakemake.input.problems,
+        cfg=snakemake.config,
+        out_path=snakemake.output.answers,
+        stats_path=snakemake.output.stats,
+        store_path=snakemake.params.store,
+    )

@@ -1,0 +1,16 @@
+"""Snakemake shim: one shard of threads -> extracted problems (mathforge.problems.extract)."""
+
+from mathforge.logs import job_logging
+from mathforge.problems.extract import extract_problems
+
+with job_logging(snakemake.log[0]):
+    extract_problems(
+        snakemake.input.threads,
+        shard=int(snakemake.wildcards.shard),
+        n_shards=snakemake.params.n_shards,
+        cfg=snakemake.config,
+        out_path=snakemake.output.problems,
+        dropped_path=snakemake.output.dropped,
+        stats_path=snakemake.output.stats,
+        store_path=snakemake.params.store,
+    )

@@ -1,0 +1,5 @@
+import sys
+
+from mathforge.cli import main
+
+sys.exit(main())

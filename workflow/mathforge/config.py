@@ -1,0 +1,94 @@
+"""Config: fill defaults from the JSON schema, validate, and resolve paths.
+
+Snakemake's own `validate(..., set_default=True)` does not descend into defaults of objects that
+are missing altogether or behind `$ref`; this does, so every key a stage reads is present.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from mathforge.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_PATH = REPO_ROOT / "config" / "schema.yaml"
+
+
+def load_schema(path: str | Path = SCHEMA_PATH) -> dict:
+    with open(path) as fh:
+        return yaml.safe_load(fh)
+
+
+def _resolve(schema: dict, root: dict) -> dict:
+    ref = schema.get("$ref")
+    if not ref:
+        return schema
+    if not ref.startswith("#/"):
+        raise ConfigError(f"only local $ref is supported, got {ref}")
+    target: Any = root
+    for part in ref[2:].split("/"):
+        target = target[part]
+    merged = dict(target)
+    merged.update({k: v for k, v in schema.items() if k != "$ref"})
+    return merged
+
+
+def apply_defaults(value: Any, schema: dict, root: dict) -> Any:
+    schema = _resolve(schema, root)
+    if isinstance(value, dict) and "properties" in schema:
+        own_default = schema.get("default")
+        if isinstance(own_default, dict):
+            for key, default in own_default.items():
+                value.setdefault(key, copy.deepcopy(default))
+        for key, sub in schema["properties"].items():
+            sub_resolved = _resolve(sub, root)
+            if key not in value and "default" in sub_resolved:
+                value[key] = copy.deepcopy(sub_resolved["default"])
+            if key in value:
+                value[key] = apply_defaults(value[key], sub, root)
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        value = [apply_defaults(item, schema["items"], root) for item in value]
+    return value
+
+
+def validate_config(config: dict, schema: dict | None = None) -> dict:
+    """Fill defaults in place and validate; errors name the offending key path."""
+    schema = schema or load_schema()
+    apply_defaults(config, schema, schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = [f"  {'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in errors[:20]]
+        raise ConfigError("invalid configuration:\n" + "\n".join(lines))
+    names = [s["name"] for s in config["sources"]]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(f"sources: names must be unique, repeated: {duplicates}")
+    if config["prompts_dir"] is None:
+        config["prompts_dir"] = str(REPO_ROOT / "config" / "prompts")
+    return config
+
+
+def load_config(*paths: str | Path, overrides: dict | None = None) -> dict:
+    """Merge YAML files (later ones win, deep) and overrides, then validate."""
+    merged: dict = {}
+    for path in paths:
+        with open(path) as fh:
+            deep_update(merged, yaml.safe_load(fh) or {})
+    if overrides:
+        deep_update(merged, overrides)
+    return validate_config(merged)
+
+
+def deep_update(base: dict, other: dict) -> dict:
+    for key, value in other.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            deep_update(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+    return base

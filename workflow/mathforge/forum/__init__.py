@@ -1,0 +1,1 @@
+"""Raw forum dumps -> normalized threads (one row per thread: first post + discussion)."""

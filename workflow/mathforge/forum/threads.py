@@ -1,0 +1,90 @@
+"""The normalized thread record shared by every forum reader, and text clean-up."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+import pyarrow as pa
+
+from mathforge.ids import thread_uid
+
+THREAD_SCHEMA = pa.schema(
+    [
+        ("thread_uid", pa.string()),
+        ("source", pa.string()),
+        ("site", pa.string()),
+        ("thread_id", pa.string()),
+        ("post_id", pa.string()),
+        ("title", pa.string()),
+        ("forum_post", pa.string()),
+        ("forum_discussions", pa.string()),
+        ("n_discussion_posts", pa.int32()),
+        ("discussions_truncated", pa.bool_()),
+        ("license", pa.string()),
+        ("source_file", pa.string()),
+        ("source_record", pa.string()),
+    ]
+)
+
+
+@dataclass
+class Thread:
+    source: str
+    site: str
+    thread_id: str
+    post_id: str
+    title: str
+    forum_post: str
+    forum_discussions: str
+    n_discussion_posts: int
+    license: str
+    source_file: str
+    source_record: str
+    discussions_truncated: bool = False
+
+    def to_record(self) -> dict:
+        record = asdict(self)
+        record["thread_uid"] = thread_uid(self.source, self.thread_id)
+        return record
+
+
+_QUOTE_TOKEN = re.compile(r"\[quote(?:=[^\]]*)?\]|\[/quote\]", re.IGNORECASE)
+
+
+def remove_quotes(text: str) -> str:
+    """Drop AoPS `[quote]...[/quote]` blocks, nested ones included; an unclosed quote runs to the end."""
+    out: list[str] = []
+    depth = 0
+    pos = 0
+    for match in _QUOTE_TOKEN.finditer(text):
+        if depth == 0:
+            out.append(text[pos : match.start()])
+        if match.group(0).startswith("[/"):
+            depth = max(0, depth - 1)
+        else:
+            depth += 1
+        pos = match.end()
+    if depth == 0:
+        out.append(text[pos:])
+    return "".join(out)
+
+
+def normalize_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def join_posts(posts: list[str]) -> str:
+    """The reference format for discussions: 'Post i:' headers, one blank line apart."""
+    return "\n\n".join(f"Post {i}:\n{post.strip()}" for i, post in enumerate(posts, start=1))
+
+
+def truncate_discussion(text: str, max_chars: int) -> tuple[str, bool]:
+    """Cut a discussion to `max_chars`, preferring a 'Post i:' boundary so no post is cut mid-way."""
+    if max_chars <= 0 or len(text) <= max_chars:
+        return text, False
+    head = text[:max_chars]
+    boundary = head.rfind("\n\nPost ")
+    if boundary > 0:
+        head = head[:boundary]
+    return head.rstrip(), True

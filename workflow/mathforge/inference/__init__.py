@@ -1,0 +1,1 @@
+"""Inference: an async OpenAI-compatible client, managed vLLM servers, resumable generation."""

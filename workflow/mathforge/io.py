@@ -1,0 +1,134 @@
+"""Reading user tables with precise errors, and writing outputs atomically.
+
+Every output is written to a temporary file beside its destination and renamed into place, so a
+killed job never leaves a half-written artifact that Snakemake (or a user) could mistake for a
+finished one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mathforge.errors import InputError
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+    try:
+        yield tmp
+        if not tmp.exists():
+            raise RuntimeError(f"nothing was written to {tmp} for {final}")
+        os.replace(tmp, final)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def write_parquet(table: pd.DataFrame | pa.Table, path: str | os.PathLike) -> None:
+    if isinstance(table, pd.DataFrame):
+        table = pa.Table.from_pandas(table, preserve_index=False)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
+
+
+def write_json(value: Any, path: str | os.PathLike) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+def write_text(text: str, path: str | os.PathLike) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def read_parquet(path: str | os.PathLike) -> pd.DataFrame:
+    try:
+        return pq.read_table(path).to_pandas()
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(path, None, f"expected a readable Parquet file ({exc})") from exc
+
+
+def read_records(path: str | os.PathLike) -> list[dict]:
+    """A Parquet artifact as plain Python records (nested columns stay lists and dicts)."""
+    try:
+        return pq.read_table(path).to_pylist()
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(path, None, f"expected a readable Parquet file ({exc})") from exc
+
+
+def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
+    """Yield (line number, object) for each non-blank line; errors name the line."""
+    path = Path(path)
+    with path.open("rb") as fh:
+        for line_no, raw in enumerate(fh, start=1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise InputError(
+                    path, f"line {line_no}", f"expected UTF-8 text (bad byte at offset {exc.start})"
+                ) from exc
+            if not text.strip():
+                continue
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise InputError(
+                    path, f"line {line_no}", f"expected one JSON object per line ({exc.msg})"
+                ) from exc
+            if not isinstance(value, dict):
+                raise InputError(
+                    path, f"line {line_no}", f"expected a JSON object, got {type(value).__name__}"
+                )
+            yield line_no, value
+
+
+def require_nonempty(path: str | os.PathLike, what: str) -> None:
+    p = Path(path)
+    if not p.exists():
+        raise InputError(p, None, f"file does not exist; expected {what}")
+    if p.stat().st_size == 0:
+        raise InputError(p, None, f"file is empty; expected {what}")
+
+
+def require_columns(record: dict, columns: Sequence[str], path: str | os.PathLike, where: str) -> None:
+    for column in columns:
+        if column not in record or record[column] is None:
+            raise InputError(path, where, f"missing required column {column!r}")
+        if not isinstance(record[column], str):
+            raise InputError(
+                path, where, f"column {column!r} must be a string, got {type(record[column]).__name__}"
+            )
+
+
+def read_table_records(path: str | os.PathLike) -> Iterator[tuple[str, dict]]:
+    """Yield (location, record) from a JSONL or Parquet table; location is 'line N' or 'row N'."""
+    path = Path(path)
+    suffixes = "".join(path.suffixes[-2:]).lower()
+    if path.suffix.lower() == ".parquet":
+        frame = read_parquet(path)
+        for index, record in enumerate(frame.to_dict(orient="records"), start=1):
+            yield f"row {index}", record
+    elif path.suffix.lower() in {".jsonl", ".json", ".ndjson"} or suffixes.endswith(".jsonl"):
+        for line_no, record in iter_jsonl(path):
+            yield f"line {line_no}", record
+    else:
+        raise InputError(path, None, "expected a .parquet or .jsonl table")
+
+
+def records_frame(records: Iterable[dict], columns: Sequence[str]) -> pd.DataFrame:
+    """A frame with exactly `columns`, in that order, even when there are no records."""
+    frame = pd.DataFrame.from_records(list(records), columns=list(columns))
+    return frame[list(columns)]

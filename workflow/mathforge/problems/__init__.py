@@ -1,0 +1,1 @@
+"""The problems artifact family: extraction, classification, answer extraction, merge."""

@@ -1,0 +1,77 @@
+"""extract_answers: the forum's final answer for each problem (from the discussion), or null.
+
+No request is sent when there is nothing to read (no replies) or the answer came with the
+problem (a bring-your-own table with `expected_answer`); `answer_status` says which case held.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pyarrow as pa
+
+from mathforge.funnel import StepStats
+from mathforge.inference.client import SamplingParams
+from mathforge.inference.generation import Generator, make_request
+from mathforge.io import read_records, write_parquet
+from mathforge.problems.schema import ANSWERS_SCHEMA, llm_meta
+from mathforge.prompts import load_prompt
+from mathforge.text import last_boxed
+
+log = logging.getLogger(__name__)
+
+_NOT_FOUND = re.compile(r"answer\s+not\s+found", re.IGNORECASE)
+
+
+def parse_answer(text: str) -> tuple[str | None, str]:
+    answer = last_boxed(text)
+    if answer:
+        return answer, "found"
+    if _NOT_FOUND.search(text):
+        return None, "not_found"
+    return None, "unparseable"
+
+
+def extract_answers(in_path: str, cfg: dict, out_path: str, stats_path: str, store_path: str) -> StepStats:
+    stage = cfg["problems"]["answers"]
+    prompt = load_prompt(cfg["prompts_dir"], stage["prompt"])
+    params = SamplingParams.from_config(stage)
+    rows = read_records(in_path)
+    stats = StepStats(step="extract_answers", n_in=len(rows), n_out=len(rows))
+    todo = []
+    for row in rows:
+        row["answer_extraction"] = None
+        if row.get("expected_answer"):
+            row["answer_status"] = "provided"
+        elif not (row.get("forum_discussions") or "").strip():
+            row["answer_status"] = "no_discussion"
+        else:
+            todo.append(row)
+    with Generator(cfg["inference"], store_path) as gen:
+        requests = [
+            make_request(
+                cfg["inference"],
+                prompt.render(problem=r["problem"], forum_post=r["forum_post"],
+                              forum_discussions=r["forum_discussions"]),
+                params,
+            )
+            for r in todo
+        ]  # fmt: skip
+        results = gen.run(requests)
+    stats.extra["requests"] = gen.totals.__dict__
+    for row, request in zip(todo, requests, strict=True):
+        record = results[request.key]
+        if record.get("error"):
+            row["expected_answer"], row["answer_status"] = None, "rejected"
+        else:
+            row["expected_answer"], row["answer_status"] = parse_answer(record["text"])
+        row["answer_extraction"] = llm_meta(record, prompt, params)
+    statuses: dict[str, int] = {}
+    for row in rows:
+        statuses[row["answer_status"]] = statuses.get(row["answer_status"], 0) + 1
+    stats.extra["answer_status"] = dict(sorted(statuses.items()))
+    write_parquet(pa.Table.from_pylist(rows, schema=ANSWERS_SCHEMA), out_path)
+    stats.write(stats_path)
+    log.info(stats.summary())
+    return stats

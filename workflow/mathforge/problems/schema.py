@@ -1,0 +1,99 @@
+"""Arrow schemas of the problems artifacts (fixed, so empty shards have the same types)."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+
+from mathforge.inference.client import SamplingParams
+
+LLM_META = pa.struct(
+    [
+        ("model", pa.string()),
+        ("endpoint_kind", pa.string()),
+        ("prompt_name", pa.string()),
+        ("prompt_hash", pa.string()),
+        ("request_key", pa.string()),
+        ("sampling", pa.string()),  # JSON of the sampling parameters
+        ("seed", pa.int64()),
+        ("finish_reason", pa.string()),
+        ("prompt_tokens", pa.int64()),
+        ("completion_tokens", pa.int64()),
+        ("raw_output", pa.string()),
+        ("error", pa.string()),
+    ]
+)
+
+PROVENANCE = [
+    ("source", pa.string()),
+    ("site", pa.string()),
+    ("thread_id", pa.string()),
+    ("post_id", pa.string()),
+    ("license", pa.string()),
+    ("source_file", pa.string()),
+    ("source_record", pa.string()),
+]
+
+EXTRACTED_FIELDS = [
+    ("problem_id", pa.string()),
+    ("problem", pa.string()),
+    ("problem_index", pa.int32()),
+    ("thread_uid", pa.string()),
+    *PROVENANCE,
+    ("forum_post", pa.string()),
+    ("forum_discussions", pa.string()),
+    ("expected_answer", pa.string()),
+    ("extraction", LLM_META),
+]
+EXTRACTED_SCHEMA = pa.schema(EXTRACTED_FIELDS)
+
+CLASS_CALL = pa.struct([("class", pa.string()), ("label", pa.bool_()), ("meta", LLM_META)])
+CLASSIFIED_SCHEMA = pa.schema(
+    [
+        *EXTRACTED_FIELDS,
+        ("problem_type", pa.string()),  # first class labelled yes, or "answer" if none
+        ("route", pa.string()),  # answers | proofs | drop
+        ("classification", pa.list_(CLASS_CALL)),
+    ]
+)
+
+ANSWERS_SCHEMA = pa.schema(
+    [
+        *CLASSIFIED_SCHEMA,
+        (
+            "answer_status",
+            pa.string(),
+        ),  # found | not_found | unparseable | no_discussion | provided | rejected
+        ("answer_extraction", LLM_META),
+    ]
+)
+
+DROPPED_SCHEMA = pa.schema(
+    [
+        ("problem_id", pa.string()),
+        ("thread_uid", pa.string()),
+        ("step", pa.string()),
+        ("reason", pa.string()),
+        ("problem", pa.string()),
+        ("detail", pa.string()),
+    ]
+)
+
+
+def llm_meta(record: dict | None, prompt, params: SamplingParams) -> dict:
+    record = record or {}
+    return {
+        "model": record.get("model"),
+        "endpoint_kind": record.get("endpoint_kind"),
+        "prompt_name": prompt.name,
+        "prompt_hash": prompt.hash,
+        "request_key": record.get("key"),
+        "sampling": json.dumps(params.to_payload(), sort_keys=True),
+        "seed": params.seed,
+        "finish_reason": record.get("finish_reason"),
+        "prompt_tokens": record.get("prompt_tokens"),
+        "completion_tokens": record.get("completion_tokens"),
+        "raw_output": record.get("text"),
+        "error": record.get("error"),
+    }

@@ -1,0 +1,92 @@
+"""Prompts are data: one YAML file per prompt under `config/prompts/` (system + user template).
+
+Templates use `{{ name }}` placeholders, so LaTeX braces in the prompt text need no escaping.
+Every prompt has a content hash that goes into each row it produced.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from mathforge.errors import ConfigError
+from mathforge.ids import canonical_json, sha256_hex
+
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+
+@dataclass(frozen=True)
+class Prompt:
+    name: str
+    system: str
+    user: str
+    description: str = ""
+    labels: tuple[str, str] | None = None  # (positive, negative) for classifier prompts
+    # Few-shot examples, shown as earlier chat turns in exactly the query's format: each gives
+    # the template's variables and the `output` the assistant should give.
+    examples: tuple[tuple[tuple[str, str], ...], ...] = ()
+
+    @property
+    def hash(self) -> str:
+        examples = [dict(e) for e in self.examples]
+        return sha256_hex(canonical_json({"system": self.system, "user": self.user, "examples": examples}))[
+            :16
+        ]
+
+    @property
+    def variables(self) -> set[str]:
+        return set(_PLACEHOLDER.findall(self.system)) | set(_PLACEHOLDER.findall(self.user))
+
+    def render(self, **values: str) -> list[dict]:
+        missing = self.variables - values.keys()
+        if missing:
+            raise ConfigError(f"prompt {self.name!r} needs values for {sorted(missing)}")
+
+        def fill(template: str) -> str:
+            return _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), template)
+
+        messages = []
+        if self.system.strip():
+            messages.append({"role": "system", "content": fill(self.system).strip()})
+        for example in self.examples:
+            shown = dict(example)
+            output = shown.pop("output")
+            messages.append({"role": "user", "content": _fill(self.user, {**values, **shown}).strip()})
+            messages.append({"role": "assistant", "content": output.strip()})
+        messages.append({"role": "user", "content": fill(self.user).strip()})
+        return messages
+
+
+def _fill(template: str, values: dict) -> str:
+    return _PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), "")), template)
+
+
+def load_prompt(prompts_dir: str | Path, name: str) -> Prompt:
+    path = Path(prompts_dir) / f"{name}.yaml"
+    if not path.exists():
+        raise ConfigError(f"prompt {name!r} not found: expected {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("user"), str):
+        raise ConfigError(f"{path}: expected a mapping with a string 'user' template")
+    labels = data.get("labels")
+    if labels is not None and not (isinstance(labels, dict) and {"positive", "negative"} <= labels.keys()):
+        raise ConfigError(f"{path}: 'labels' must map 'positive' and 'negative' to label words")
+    examples = data.get("examples") or []
+    if not isinstance(examples, list) or not all(
+        isinstance(e, dict) and isinstance(e.get("output"), str) for e in examples
+    ):
+        raise ConfigError(f"{path}: 'examples' must be a list of mappings, each with an 'output' string")
+    return Prompt(
+        name=name,
+        examples=tuple(tuple(sorted((str(k), str(v)) for k, v in e.items())) for e in examples),
+        labels=(str(labels["positive"]), str(labels["negative"])) if labels else None,
+        system=str(data.get("system") or ""),
+        user=data["user"],
+        description=str(data.get("description") or ""),
+    )
