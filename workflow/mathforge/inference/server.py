@@ -222,6 +222,8 @@ def stop_server(state_file: Path, timeout_s: float = 60.0) -> None:
         terminate_group(state["server_pid"], grace_s=5.0)
     with contextlib.suppress(OSError):
         state_file.unlink()
+    with contextlib.suppress(OSError):
+        state_file.with_suffix(".lock").unlink()
 
 
 def stop_session_servers(state_dir: Path, owner_pid: int | None = None) -> int:
