@@ -45,9 +45,10 @@ def apply_defaults(value: Any, schema: dict, root: dict) -> Any:
         if isinstance(own_default, dict):
             for key, default in own_default.items():
                 value.setdefault(key, copy.deepcopy(default))
+        required = set(schema.get("required", ()))  # never defaulted: a missing one must be an error
         for key, sub in schema["properties"].items():
             sub_resolved = _resolve(sub, root)
-            if key not in value and "default" in sub_resolved:
+            if key not in value and key not in required and "default" in sub_resolved:
                 value[key] = copy.deepcopy(sub_resolved["default"])
             if key in value:
                 value[key] = apply_defaults(value[key], sub, root)

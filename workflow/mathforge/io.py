@@ -118,8 +118,8 @@ def read_table_records(path: str | os.PathLike) -> Iterator[tuple[str, dict]]:
     path = Path(path)
     suffixes = "".join(path.suffixes[-2:]).lower()
     if path.suffix.lower() == ".parquet":
-        frame = read_parquet(path)
-        for index, record in enumerate(frame.to_dict(orient="records"), start=1):
+        # Arrow records, not pandas: pandas turns an integer column with nulls into floats (7 -> 7.0).
+        for index, record in enumerate(read_records(path), start=1):
             yield f"row {index}", record
     elif path.suffix.lower() in {".jsonl", ".json", ".ndjson"} or suffixes.endswith(".jsonl"):
         for line_no, record in iter_jsonl(path):

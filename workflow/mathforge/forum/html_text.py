@@ -21,16 +21,24 @@ class _TextBuilder(HTMLParser):
         self.pre_depth = 0
         self.quote_depth = 0
         self.list_stack: list[list[int]] = []  # [counter] per list; -1 marks an unordered list
+        self.item_start = False  # just after a list marker: the item's first block stays on its line
 
     def _emit(self, text: str) -> None:
+        self.item_start = False
         self.parts.append(text)
 
     def _newline(self, count: int = 1) -> None:
+        if self.item_start:
+            return
         self._emit("\n" * count + "> " * self.quote_depth)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _BLOCK:
             self._newline(2)
+            if tag == "ul":
+                self.list_stack.append([-1])
+            elif tag == "ol":
+                self.list_stack.append([0])
         elif tag == "br":
             self._newline()
         elif tag == "hr":
@@ -47,10 +55,6 @@ class _TextBuilder(HTMLParser):
             self._newline()
         elif tag == "code" and not self.pre_depth:
             self._emit("`")
-        elif tag == "ul":
-            self.list_stack.append([-1])
-        elif tag == "ol":
-            self.list_stack.append([0])
         elif tag == "li":
             self._newline()
             if self.list_stack and self.list_stack[-1][0] >= 0:
@@ -58,6 +62,7 @@ class _TextBuilder(HTMLParser):
                 self._emit(f"{self.list_stack[-1][0]}. ")
             else:
                 self._emit("- ")
+            self.item_start = True
         elif tag == "img":
             alt = dict(attrs).get("alt") or "image"
             self._emit(f"[{alt}]")
@@ -79,8 +84,12 @@ class _TextBuilder(HTMLParser):
             self._newline(2)
         elif tag == "code" and not self.pre_depth:
             self._emit("`")
+        elif tag == "li":
+            self.item_start = False
 
     def handle_data(self, data: str) -> None:
+        if self.item_start and not data.strip():
+            return
         if self.pre_depth:
             prefix = "\n" + "> " * self.quote_depth
             self._emit(data.replace("\n", prefix))
@@ -94,5 +103,5 @@ def html_to_text(html: str) -> str:
     builder.close()
     text = "".join(builder.parts)
     lines = [line.rstrip() for line in text.split("\n")]
-    text = "\n".join(line if line.strip("> ") else line.strip() for line in lines)
+    text = "\n".join(line if line.strip("> ") else "" for line in lines)
     return _MANY_NEWLINES.sub("\n\n", text).strip()

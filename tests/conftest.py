@@ -1,0 +1,134 @@
+"""Shared fixtures: a scripted OpenAI-compatible stub server in its own process, repo paths."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from mathforge.inference.processes import free_port
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+class StubServer:
+    def __init__(self, proc: subprocess.Popen, base_url: str):
+        self.proc = proc
+        self.base_url = base_url
+
+    def stats(self) -> dict:
+        with urllib.request.urlopen(self.base_url + "/stats", timeout=5) as resp:
+            return json.load(resp)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def wait_healthy(base_url: str, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(base_url + "/health", timeout=1) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"stub server at {base_url} did not become healthy")
+
+
+@pytest.fixture
+def stub_server(tmp_path):
+    """Factory: start_stub(script_dict) -> StubServer; every server is stopped after the test."""
+    started: list[StubServer] = []
+
+    def start(script: dict | None = None) -> StubServer:
+        port = free_port()
+        script_path = tmp_path / f"stub-{port}.json"
+        script_path.write_text(json.dumps(script or {}))
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "mathforge.inference.stub_server",
+                "--port",
+                str(port),
+                "--script",
+                str(script_path),
+            ],
+        )
+        server = StubServer(proc, f"http://127.0.0.1:{port}")
+        started.append(server)
+        wait_healthy(server.base_url)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def openai_inference_config(base_url: str, **overrides) -> dict:
+    """A complete `inference` config section (schema defaults) for an external endpoint."""
+    from mathforge.config import validate_config
+
+    cfg = validate_config(
+        {
+            "inference": {
+                "backend": "openai",
+                "model": "stub",
+                "openai": {"base_urls": [base_url], "api_key_env": None},
+            }
+        }
+    )
+    cfg["inference"].update(overrides)
+    return cfg["inference"]
+
+
+def run_snakemake(workdir: Path, configfile: Path, *args: str, timeout: float = 900, check: bool = True):
+    """Run the real Snakemake CLI on this repo's workflow in `workdir`; output is captured."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(configfile),
+        "--cores",
+        "2",
+        *args,
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    proc.output = proc.stdout + proc.stderr  # Snakemake logs to stderr
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}"
+        )
+    return proc
+
+
+def planned_jobs(dry_run_output: str) -> dict[str, int]:
+    """{rule: count} from the 'Job stats' table of a dry run ({} when nothing is to be done)."""
+    counts: dict[str, int] = {}
+    lines = dry_run_output.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("Job stats:"):
+            for row in lines[i + 3 :]:
+                parts = row.split()
+                if len(parts) != 2 or not parts[1].isdigit() or parts[0] == "total":
+                    break
+                counts[parts[0]] = int(parts[1])
+            break
+    return counts

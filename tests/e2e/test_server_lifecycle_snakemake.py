@@ -1,0 +1,122 @@
+"""The managed-server lifecycle under real Snakemake: one server per run, shared by every LLM job,
+stopped on success, on failure and on Ctrl-C. The server module is the scripted stub here (cheap
+to start); test_workflow_vllm.py runs the same lifecycle with the real vLLM engine.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import REPO, run_snakemake
+
+from mathforge.inference.processes import is_alive
+
+pytestmark = pytest.mark.e2e
+
+
+def write_workdir(tmp_path: Path, script: dict, threads: int = 4) -> Path:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "forum.jsonl").write_text(
+        "".join(
+            json.dumps(
+                {"thread_id": f"t{i}", "forum_post": f"Compute {i}+{i}.", "forum_discussions": "Post 1:\nok"}
+            )
+            + "\n"
+            for i in range(threads)
+        )
+    )
+    (tmp_path / "script.json").write_text(json.dumps(script))
+    config = {
+        "dataset": "t",
+        "sources": [{"name": "forum", "format": "aops_jsonl", "path": "data/forum.jsonl", "shards": 2}],
+        "inference": {
+            "backend": "vllm",
+            "model": "scripted",
+            "max_concurrent_requests": 4,
+            "server": {
+                "module": "mathforge.inference.stub_server",
+                "device": "cpu",
+                "extra_args": ["--script", str(tmp_path / "script.json")],
+                "startup_timeout_s": 60,
+            },
+        },
+    }
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    return tmp_path
+
+
+def server_logs(wd: Path) -> list[Path]:
+    return sorted((wd / "logs" / "servers").glob("server-*.log"))
+
+
+def assert_no_server_left(wd: Path) -> None:
+    logs = server_logs(wd)
+    assert logs, "no server was started"
+    for log in logs:
+        text = log.read_text()
+        stopped = re.findall(r"stopped server (\d+)", text)
+        assert stopped, f"{log} has no 'stopped server' line:\n{text[-2000:]}"
+        for pid in stopped:
+            assert not is_alive(int(pid)), f"server {pid} outlived Snakemake"
+    assert not list((wd / ".mathforge" / "servers").glob("*.json"))
+
+
+def test_one_shared_server_per_run_stopped_on_success(tmp_path):
+    wd = write_workdir(tmp_path, {"default_reply": "Problem 1: Compute it."})
+    run_snakemake(wd, wd / "config.yaml")
+    assert len(server_logs(wd)) == 1  # 2 shards x 3 LLM rules, one server
+    assert_no_server_left(wd)
+
+
+def test_server_stopped_when_a_job_fails(tmp_path):
+    wd = write_workdir(tmp_path, {"default_reply": "Problem 1: Compute it."})
+    # A second source with a broken line: its ingest job fails while the good source's LLM jobs
+    # (--keep-going) run on the shared server.
+    config = yaml.safe_load((wd / "config.yaml").read_text())
+    (wd / "data" / "bad.jsonl").write_text('{"forum_post": "Compute 9+9."}\n{broken\n')
+    config["sources"].append({"name": "bad", "format": "aops_jsonl", "path": "data/bad.jsonl"})
+    (wd / "config.yaml").write_text(yaml.safe_dump(config))
+    proc = run_snakemake(wd, wd / "config.yaml", "--keep-going", check=False)
+    assert proc.returncode != 0
+    assert "bad.jsonl:line 2" in (wd / "logs" / "t" / "ingest_forum" / "bad.log").read_text()
+    assert_no_server_left(wd)
+
+
+def test_server_stopped_on_ctrl_c(tmp_path):
+    wd = write_workdir(tmp_path, {"default_reply": "Problem 1: Compute it.", "delay_s": 30}, threads=2)
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(wd),
+        "--configfile",
+        str(wd / "config.yaml"),
+        "--cores",
+        "2",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    state_dir = wd / ".mathforge" / "servers"
+    deadline = time.monotonic() + 60
+    while not list(state_dir.glob("*.json")):
+        assert proc.poll() is None and time.monotonic() < deadline, "no server came up"
+        time.sleep(0.2)
+    state = json.loads(next(state_dir.glob("*.json")).read_text())
+    time.sleep(2)  # requests are now in flight (the stub takes 30 s to answer)
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=60)
+    deadline = time.monotonic() + 30
+    while is_alive(state["server_pid"]) or is_alive(state["supervisor_pid"]):
+        assert time.monotonic() < deadline, "server outlived Ctrl-C"
+        time.sleep(0.2)

@@ -1,0 +1,181 @@
+"""The problems stages end to end at the function level, against the scripted stub server.
+
+Deterministic replies let us check routing, drops, answers, provenance and LLM metadata exactly;
+the real model runs the same code in tests/e2e.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+from mathforge.config import validate_config
+from mathforge.forum.ingest import ingest_source
+from mathforge.problems.answers import extract_answers
+from mathforge.problems.classify import classify_problems
+from mathforge.problems.extract import extract_problems
+from mathforge.problems.merge import merge_problems
+from mathforge.problems.schema import ANSWERS_SCHEMA, CLASSIFIED_SCHEMA, EXTRACTED_SCHEMA
+
+THREADS = [
+    {"thread_id": "a1", "forum_post": "Find $x$ if $2x=8$.", "forum_discussions": "Post 1:\n$x=4$."},
+    {"thread_id": "a2", "forum_post": "Prove that $n^2 \\ge 0$.", "forum_discussions": "Post 1:\nSquares."},
+    {"thread_id": "a3", "forum_post": "Is 7 prime? Also compute $3+4$.", "forum_discussions": ""},
+    {"thread_id": "a4", "forum_post": "Meeting moved to Friday.", "forum_discussions": ""},
+    {"thread_id": "a5", "forum_post": "What is 1+1? (A) 1 (B) 2", "forum_discussions": "Post 1:\n(B)"},
+    {"thread_id": "a6", "forum_post": "Garbled reply thread", "forum_discussions": ""},
+]
+
+SCRIPT = {
+    "rules": [
+        # extraction (the last user message is "Forum post:\n<post>")
+        {"contains": "Forum post:\nFind $x$", "reply": "Problem 1: Find $x$ if $2x=8$."},
+        {"contains": "Forum post:\nProve", "reply": "Problem 1: Prove that $n^2 \\ge 0$."},
+        {"contains": "Forum post:\nIs 7", "reply": "Problem 1: Is 7 prime?\nProblem 2: Compute $3+4$."},
+        {"contains": "Forum post:\nMeeting", "reply": "No problems identified."},
+        {"contains": "Forum post:\nWhat is 1+1", "reply": "Problem 1: What is 1+1? (A) 1 (B) 2"},
+        {"contains": "Forum post:\nGarbled", "reply": "I am not sure what you mean."},
+        # answers (the last user message starts with "Problem: ...")
+        {"contains": "Problem: Find $x$", "reply": "\\boxed{4}"},
+        # classifiers: the last user message is the bare problem
+        {"contains": "Prove that", "reply": "proof"},
+        {"contains": "(A) 1 (B) 2", "reply": "choices"},
+        {"contains": "Is 7 prime?", "reply": "yesno"},
+    ],
+    "default_reply": "other",
+}
+
+
+@pytest.fixture
+def cfg(tmp_path, stub_server):
+    server = stub_server(SCRIPT)
+    src = tmp_path / "threads.jsonl"
+    src.write_text("".join(json.dumps(t) + "\n" for t in THREADS))
+    config = validate_config(
+        {
+            "sources": [
+                {
+                    "name": "forum",
+                    "format": "aops_jsonl",
+                    "path": str(src),
+                    "site": "example.org",
+                    "license": "CC0-1.0",
+                }
+            ],
+            "inference": {
+                "backend": "openai",
+                "model": "stub",
+                "openai": {"base_urls": [server.base_url], "api_key_env": None},
+            },
+        }
+    )
+    # The stub answers every classifier with its rule or "other": make "other" a negative label.
+    config["server"] = server
+    return config
+
+
+def run_all(cfg, tmp_path):
+    out = tmp_path / "out"
+    ingest_source(cfg["sources"][0], cfg["problems"], out / "raw.parquet", out / "raw.stats.json")
+    extract_problems(
+        str(out / "raw.parquet"),
+        0,
+        1,
+        cfg,
+        out / "ext.parquet",
+        out / "ext.dropped.parquet",
+        out / "ext.stats.json",
+        out / "store" / "ext.jsonl",
+    )
+    classify_problems(
+        str(out / "ext.parquet"),
+        cfg,
+        out / "cls.parquet",
+        out / "cls.proofs.parquet",
+        out / "cls.dropped.parquet",
+        out / "cls.stats.json",
+        out / "store" / "cls.jsonl",
+    )
+    extract_answers(
+        str(out / "cls.parquet"),
+        cfg,
+        out / "ans.parquet",
+        out / "ans.stats.json",
+        out / "store" / "ans.jsonl",
+    )
+    merge_problems(
+        [str(out / "ans.parquet")],
+        [str(out / "cls.proofs.parquet")],
+        [str(out / "ext.dropped.parquet"), str(out / "cls.dropped.parquet")],
+        [str(out / f) for f in ("raw.stats.json", "ext.stats.json", "cls.stats.json", "ans.stats.json")],
+        out / "problems.parquet",
+        out / "proofs.parquet",
+        out / "dropped.parquet",
+        out / "summary.json",
+    )
+    return out
+
+
+def test_problems_stages_route_drop_and_answer(cfg, tmp_path):
+    out = run_all(cfg, tmp_path)
+    extracted = pq.read_table(out / "ext.parquet")
+    assert extracted.schema.equals(EXTRACTED_SCHEMA)
+    assert sorted(extracted.column("problem").to_pylist()) == sorted(
+        [
+            "Find $x$ if $2x=8$.",
+            "Prove that $n^2 \\ge 0$.",
+            "Is 7 prime?",
+            "Compute $3+4$.",
+            "What is 1+1? (A) 1 (B) 2",
+        ]
+    )
+    ext_stats = json.loads((out / "ext.stats.json").read_text())
+    assert ext_stats["n_in"] == 6 and ext_stats["n_out"] == 5
+    assert ext_stats["dropped"] == {"no_problem:none": 1, "no_problem:unparseable": 1}
+
+    problems = pq.read_table(out / "problems.parquet")
+    assert problems.schema.equals(ANSWERS_SCHEMA)
+    rows = {r["problem"]: r for r in problems.to_pylist()}
+    assert set(rows) == {"Find $x$ if $2x=8$.", "Compute $3+4$."}
+    assert rows["Find $x$ if $2x=8$."]["expected_answer"] == "4"
+    assert rows["Find $x$ if $2x=8$."]["answer_status"] == "found"
+    assert rows["Compute $3+4$."]["expected_answer"] is None
+    assert rows["Compute $3+4$."]["answer_status"] == "no_discussion"
+
+    proofs = pq.read_table(out / "proofs.parquet")
+    assert proofs.schema.equals(CLASSIFIED_SCHEMA)
+    assert proofs.column("problem").to_pylist() == ["Prove that $n^2 \\ge 0$."]
+    # A proof leaves the chain at its first classifier: only one call was made for it.
+    assert [c["class"] for c in proofs.to_pylist()[0]["classification"]] == ["proof"]
+
+    dropped = pq.read_table(out / "dropped.parquet").to_pylist()
+    reasons = sorted(d["reason"] for d in dropped)
+    assert reasons == ["class:binary", "class:mcq", "none", "unparseable"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["problems"] == 2 and summary["proof_problems"] == 1
+    assert summary["funnel"]["classify_problems"]["dropped"] == {"class:binary": 1, "class:mcq": 1}
+
+
+def test_rows_carry_provenance_and_llm_metadata(cfg, tmp_path):
+    out = run_all(cfg, tmp_path)
+    row = next(r for r in pq.read_table(out / "problems.parquet").to_pylist() if r["expected_answer"])
+    assert row["source"] == "forum" and row["site"] == "example.org" and row["license"] == "CC0-1.0"
+    assert row["thread_id"] == "a1" and row["source_record"] == "line 1"
+    assert row["source_file"].endswith("threads.jsonl")
+    assert len(row["problem_id"]) == 16
+    meta = row["extraction"]
+    assert meta["prompt_name"] == "extract_problems" and len(meta["prompt_hash"]) == 16
+    assert meta["model"] == "stub" and meta["endpoint_kind"] == "openai"
+    assert json.loads(meta["sampling"])["temperature"] == 0.0 and meta["seed"] == 0
+    assert meta["finish_reason"] == "stop" and meta["completion_tokens"] == 5
+    assert [c["class"] for c in row["classification"]] == ["proof", "mcq", "binary", "invalid"]
+    assert row["answer_extraction"]["raw_output"] == "\\boxed{4}"
+
+
+def test_rerun_is_served_from_the_request_store(cfg, tmp_path):
+    run_all(cfg, tmp_path)
+    sent = cfg["server"].stats()["requests"]
+    run_all(cfg, tmp_path)
+    assert cfg["server"].stats()["requests"] == sent

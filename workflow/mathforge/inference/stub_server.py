@@ -1,0 +1,121 @@
+"""A scripted OpenAI-compatible server, for deterministic tests of the client and the stages.
+
+`python -m mathforge.inference.stub_server --port P [--script rules.json]` accepts (and ignores)
+vLLM's other flags, so a managed-server spec can point at it instead of vLLM. It is never the
+only test of a path: the end-to-end tests run the real vLLM engine.
+
+Script (JSON): {"rules": [{"contains": "...", "reply": "..."}], "default_reply": "...",
+"fail_first": N, "fail_status": 503, "delay_s": 0.0, "reject_contains": "...", "startup_delay_s": 0}
+The first rule whose `contains` occurs in the last user message gives the reply.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+
+from aiohttp import web
+
+
+class StubState:
+    def __init__(self, script: dict, model: str):
+        self.script = script
+        self.model = model
+        self.requests = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.bodies: list[dict] = []
+
+    def reply_for(self, messages: list[dict]) -> str:
+        last_user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
+        for rule in self.script.get("rules", []):
+            if rule["contains"] in last_user:
+                return rule["reply"]
+        return self.script.get("default_reply", "ok")
+
+
+def make_app(script: dict, model: str) -> web.Application:
+    state = StubState(script, model)
+    app = web.Application()
+    keep_bodies = bool(script.get("keep_bodies"))
+
+    async def health(_request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def models(_request: web.Request) -> web.Response:
+        return web.json_response({"object": "list", "data": [{"id": state.model, "object": "model"}]})
+
+    async def stats(_request: web.Request) -> web.Response:
+        return web.json_response(
+            {"requests": state.requests, "max_in_flight": state.max_in_flight, "bodies": state.bodies}
+        )
+
+    async def completion(request: web.Request, chat: bool) -> web.Response:
+        state.requests += 1
+        state.in_flight += 1
+        state.max_in_flight = max(state.max_in_flight, state.in_flight)
+        try:
+            body = await request.json()
+            if keep_bodies:
+                state.bodies.append(body)
+            if state.requests <= script.get("fail_first", 0):
+                return web.Response(status=script.get("fail_status", 503), text="scripted failure")
+            if script.get("delay_s"):
+                await asyncio.sleep(script["delay_s"])
+            messages = body.get("messages") or [{"role": "user", "content": body.get("prompt", "")}]
+            if script.get("reject_contains") and script["reject_contains"] in json.dumps(messages):
+                return web.Response(status=400, text="scripted rejection: prompt too long")
+            text = state.reply_for(messages)
+            n = int(body.get("n", 1))
+            choices = [
+                {"index": i, "finish_reason": "stop",
+                 **({"message": {"role": "assistant", "content": text}} if chat else {"text": text})}
+                for i in range(n)
+            ]  # fmt: skip
+            return web.json_response(
+                {
+                    "id": f"stub-{state.requests}",
+                    "object": "chat.completion" if chat else "text_completion",
+                    "created": int(time.time()),
+                    "model": body.get("model", state.model),
+                    "choices": choices,
+                    "usage": {"prompt_tokens": 10, "completion_tokens": 5 * n, "total_tokens": 10 + 5 * n},
+                }
+            )
+        finally:
+            state.in_flight -= 1
+
+    async def chat(request: web.Request) -> web.Response:
+        return await completion(request, chat=True)
+
+    async def plain(request: web.Request) -> web.Response:
+        return await completion(request, chat=False)
+
+    app.router.add_get("/health", health)
+    app.router.add_get("/v1/models", models)
+    app.router.add_get("/stats", stats)
+    app.router.add_post("/v1/chat/completions", chat)
+    app.router.add_post("/v1/completions", plain)
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--served-model-name", default="stub")
+    parser.add_argument("--script", default=None, help="JSON file with the reply rules")
+    args, _ignored_vllm_flags = parser.parse_known_args(argv)
+    script = {}
+    if args.script:
+        with open(args.script) as fh:
+            script = json.load(fh)
+    if script.get("startup_delay_s"):
+        time.sleep(script["startup_delay_s"])
+    web.run_app(make_app(script, args.served_model_name), host=args.host, port=args.port, print=None)
+
+
+if __name__ == "__main__":
+    main()
