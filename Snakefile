@@ -14,7 +14,7 @@ from mathforge.workflow import Paths, prepare_environment, stop_servers  # noqa:
 configfile: "config/config.yaml"
 
 
-validate_config(config)
+validate_config(config, basedir=workflow.basedir)
 prepare_environment()
 P = Paths(config)
 

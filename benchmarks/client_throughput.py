@@ -118,9 +118,13 @@ def stub_server():
     proc.start()
     child.close()
     try:
-        if not parent.poll(60):
-            raise RuntimeError("stub server did not report its port within 60 s")
-        port = parent.recv()
+        try:
+            if not parent.poll(60):
+                raise RuntimeError("stub server did not report its port within 60 s")
+            port = parent.recv()
+        except EOFError:
+            proc.join(5)
+            raise RuntimeError(f"stub server exited during start-up (exit code {proc.exitcode})") from None
         yield f"http://127.0.0.1:{port}", proc.pid
     finally:
         proc.terminate()

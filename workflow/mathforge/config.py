@@ -57,9 +57,14 @@ def apply_defaults(value: Any, schema: dict, root: dict) -> Any:
     return value
 
 
-def validate_config(config: dict, schema: dict | None = None) -> dict:
-    """Fill defaults in place and validate; errors name the offending key path."""
-    schema = schema or load_schema()
+def validate_config(config: dict, schema: dict | None = None, basedir: str | Path | None = None) -> dict:
+    """Fill defaults in place and validate; errors name the offending key path.
+
+    `basedir` is the workflow's directory (Snakemake's `workflow.basedir`): the default prompts
+    live under it, wherever the package itself is installed.
+    """
+    base = Path(basedir) if basedir else REPO_ROOT
+    schema = schema or load_schema(base / "config" / "schema.yaml")
     apply_defaults(config, schema, schema)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
@@ -71,7 +76,7 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
     if duplicates:
         raise ConfigError(f"sources: names must be unique, repeated: {duplicates}")
     if config["prompts_dir"] is None:
-        config["prompts_dir"] = str(REPO_ROOT / "config" / "prompts")
+        config["prompts_dir"] = str(base / "config" / "prompts")
     return config
 
 
