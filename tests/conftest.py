@@ -94,9 +94,9 @@ def openai_inference_config(base_url: str, **overrides) -> dict:
     return cfg["inference"]
 
 
-def run_snakemake(workdir: Path, configfile: Path, *args: str, timeout: float = 900, check: bool = True):
-    """Run the real Snakemake CLI on this repo's workflow in `workdir`; output is captured."""
-    cmd = [
+def snakemake_command(workdir: Path, configfile: Path, *args: str) -> list[str]:
+    """The real Snakemake CLI on this repo's workflow, run in `workdir`."""
+    return [
         sys.executable,
         "-m",
         "snakemake",
@@ -110,6 +110,11 @@ def run_snakemake(workdir: Path, configfile: Path, *args: str, timeout: float = 
         "2",
         *args,
     ]
+
+
+def run_snakemake(workdir: Path, configfile: Path, *args: str, timeout: float = 900, check: bool = True):
+    """Run Snakemake (see snakemake_command); stdout and stderr are captured."""
+    cmd = snakemake_command(workdir, configfile, *args)
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     proc.output = proc.stdout + proc.stderr  # Snakemake logs to stderr
     if check and proc.returncode != 0:

@@ -9,13 +9,12 @@ import json
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, run_snakemake
+from conftest import run_snakemake, snakemake_command
 
 from mathforge.inference.processes import is_alive
 
@@ -93,19 +92,7 @@ def test_server_stopped_when_a_job_fails(tmp_path):
 
 def test_server_stopped_on_ctrl_c(tmp_path):
     wd = write_workdir(tmp_path, {"default_reply": "Problem 1: Compute it.", "delay_s": 30}, threads=2)
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(wd),
-        "--configfile",
-        str(wd / "config.yaml"),
-        "--cores",
-        "2",
-    ]
+    cmd = snakemake_command(wd, wd / "config.yaml")
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     state_dir = wd / ".mathforge" / "servers"
     deadline = time.monotonic() + 60

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections import Counter
 from dataclasses import dataclass, field
 
-from mathforge.io import write_json
+import pyarrow as pa
+
+from mathforge.io import write_json, write_parquet
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -35,3 +40,12 @@ class StepStats:
 
     def write(self, path: str | os.PathLike) -> None:
         write_json(self.to_dict(), path)
+
+
+def write_step(stats: StepStats, stats_path: str | os.PathLike, *tables: tuple) -> StepStats:
+    """Write a step's tables, each `(rows, arrow schema, path)`, then its stats; log the summary."""
+    for rows, schema, path in tables:
+        write_parquet(pa.Table.from_pylist(rows, schema=schema), path)
+    stats.write(stats_path)
+    log.info(stats.summary())
+    return stats

@@ -5,14 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
-import pyarrow as pa
-
 from mathforge.errors import ConfigError
 from mathforge.forum.aops import read_aops_jsonl
 from mathforge.forum.stackexchange import read_posts_xml
 from mathforge.forum.threads import THREAD_SCHEMA, Thread, remove_quotes, truncate_discussion
-from mathforge.funnel import StepStats
-from mathforge.io import write_parquet
+from mathforge.funnel import StepStats, write_step
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +61,4 @@ def ingest_source(source: dict, limits: dict, out_path: str, stats_path: str) ->
         rows.append(record)
     stats.n_out = len(rows)
     stats.extra["truncated_discussions"] = sum(r["discussions_truncated"] for r in rows)
-    write_parquet(pa.Table.from_pylist(rows, schema=THREAD_SCHEMA), out_path)
-    stats.write(stats_path)
-    log.info(stats.summary())
-    return stats
+    return write_step(stats, stats_path, (rows, THREAD_SCHEMA, out_path))

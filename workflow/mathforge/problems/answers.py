@@ -9,12 +9,10 @@ from __future__ import annotations
 import logging
 import re
 
-import pyarrow as pa
-
-from mathforge.funnel import StepStats
+from mathforge.funnel import StepStats, write_step
 from mathforge.inference.client import SamplingParams
 from mathforge.inference.generation import Generator, make_request
-from mathforge.io import read_records, write_parquet
+from mathforge.io import read_records
 from mathforge.problems.schema import ANSWERS_SCHEMA, llm_meta
 from mathforge.prompts import load_prompt
 from mathforge.text import last_boxed
@@ -71,7 +69,4 @@ def extract_answers(in_path: str, cfg: dict, out_path: str, stats_path: str, sto
     for row in rows:
         statuses[row["answer_status"]] = statuses.get(row["answer_status"], 0) + 1
     stats.extra["answer_status"] = dict(sorted(statuses.items()))
-    write_parquet(pa.Table.from_pylist(rows, schema=ANSWERS_SCHEMA), out_path)
-    stats.write(stats_path)
-    log.info(stats.summary())
-    return stats
+    return write_step(stats, stats_path, (rows, ANSWERS_SCHEMA, out_path))

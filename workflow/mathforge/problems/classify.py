@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import logging
 
-import pyarrow as pa
-
 from mathforge.errors import ConfigError
-from mathforge.funnel import StepStats
+from mathforge.funnel import StepStats, write_step
 from mathforge.inference.client import SamplingParams
 from mathforge.inference.generation import Generator, make_request
-from mathforge.io import read_records, write_parquet
+from mathforge.io import read_records
 from mathforge.problems.schema import CLASSIFIED_SCHEMA, DROPPED_SCHEMA, llm_meta
 from mathforge.prompts import load_prompt
 from mathforge.text import parse_label
@@ -81,9 +79,10 @@ def classify_problems(
         stats.drop(d["reason"])
     stats.n_out = len(kept)
     stats.extra["routed_to_proofs"] = len(proofs)
-    write_parquet(pa.Table.from_pylist(kept, schema=CLASSIFIED_SCHEMA), out_path)
-    write_parquet(pa.Table.from_pylist(proofs, schema=CLASSIFIED_SCHEMA), proofs_path)
-    write_parquet(pa.Table.from_pylist(dropped, schema=DROPPED_SCHEMA), dropped_path)
-    stats.write(stats_path)
-    log.info(stats.summary())
-    return stats
+    return write_step(
+        stats,
+        stats_path,
+        (kept, CLASSIFIED_SCHEMA, out_path),
+        (proofs, CLASSIFIED_SCHEMA, proofs_path),
+        (dropped, DROPPED_SCHEMA, dropped_path),
+    )

@@ -5,13 +5,11 @@ from __future__ import annotations
 import logging
 import re
 
-import pyarrow as pa
-
-from mathforge.funnel import StepStats
+from mathforge.funnel import StepStats, write_step
 from mathforge.ids import problem_id, shard_of
 from mathforge.inference.client import SamplingParams
 from mathforge.inference.generation import Generator, make_request
-from mathforge.io import read_records, write_parquet
+from mathforge.io import read_records
 from mathforge.problems.schema import DROPPED_SCHEMA, EXTRACTED_SCHEMA, llm_meta
 from mathforge.prompts import load_prompt
 
@@ -100,8 +98,6 @@ def extract_problems(
                 }
             )  # fmt: skip
     stats.n_out = len(rows)
-    write_parquet(pa.Table.from_pylist(rows, schema=EXTRACTED_SCHEMA), out_path)
-    write_parquet(pa.Table.from_pylist(dropped, schema=DROPPED_SCHEMA), dropped_path)
-    stats.write(stats_path)
-    log.info(stats.summary())
-    return stats
+    return write_step(
+        stats, stats_path, (rows, EXTRACTED_SCHEMA, out_path), (dropped, DROPPED_SCHEMA, dropped_path)
+    )

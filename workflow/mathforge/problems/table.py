@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import logging
 
-import pyarrow as pa
-
 from mathforge.errors import InputError
-from mathforge.funnel import StepStats
+from mathforge.funnel import StepStats, write_step
 from mathforge.ids import problem_id, shard_of, thread_uid
-from mathforge.io import read_table_records, require_nonempty, write_parquet
+from mathforge.io import read_table_records, require_nonempty
 from mathforge.problems.schema import DROPPED_SCHEMA, EXTRACTED_SCHEMA
 
 log = logging.getLogger(__name__)
@@ -86,8 +84,6 @@ def import_problems(
     if n_records == 0:
         raise InputError(path, None, "the table has no rows; expected at least one problem")
     stats.n_out = len(rows)
-    write_parquet(pa.Table.from_pylist(rows, schema=EXTRACTED_SCHEMA), out_path)
-    write_parquet(pa.Table.from_pylist(dropped, schema=DROPPED_SCHEMA), dropped_path)
-    stats.write(stats_path)
-    log.info(stats.summary())
-    return stats
+    return write_step(
+        stats, stats_path, (rows, EXTRACTED_SCHEMA, out_path), (dropped, DROPPED_SCHEMA, dropped_path)
+    )
