@@ -21,12 +21,14 @@ P = Paths(config)
 
 include: "rules/common.smk"
 include: "rules/problems.smk"
+include: "rules/decontam.smk"
 
 
 rule all:
     default_target: True
     input:
         problem_targets(),
+        decontam_targets(),
 
 
 onsuccess:

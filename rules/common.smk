@@ -1,4 +1,5 @@
 # Input functions and small lookups shared by the rule files (no processing logic here).
+from mathforge.decontam.dense import embedding_cache_path
 from mathforge.inference.endpoints import model_identity
 
 FORUM_SOURCES = P.source_names("aops_jsonl", "stackexchange_xml")
@@ -20,6 +21,24 @@ def family_resources(family="llm"):
 
 def source_shards(wildcards):
     return P.source(wildcards.source)["shards"]
+
+
+def decontam_input(wildcards):
+    name = "problems" if wildcards.target == "answers" else "proof_problems"
+    return f"{P.results}/problems/{name}.parquet"
+
+
+def benchmark_files(wildcards):
+    """Local benchmark files (their changes must rebuild the decontaminated sets)."""
+    return [
+        b["path"]
+        for b in config["decontam"]["benchmarks"]
+        if b["path"] and not b["package"] and not b["hf_dataset"] and wildcards.target in b["applies_to"]
+    ]
+
+
+def decontam_targets():
+    return [f"{P.results}/decontam/{t}/{f}" for t in ("answers", "proofs") for f in ("set.parquet", "summary.json")]
 
 
 def problem_targets():

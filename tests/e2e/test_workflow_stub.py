@@ -107,6 +107,7 @@ def test_touching_one_input_reruns_only_what_depends_on_it(workdir):
         "classify_problems": 1,
         "extract_answers": 1,
         "merge_problems": 1,
+        "decontaminate": 2,
         "all": 1,
     }
     assert "se/raw.parquet" in dry.output and "forum/raw.parquet" not in dry.output
@@ -121,7 +122,7 @@ def test_changing_a_stage_parameter_reruns_that_stage_and_downstream(workdir):
     config["problems"] = {"answers": {"prompt": "extract_answer", "max_tokens": 99}}
     (wd / "config.yaml").write_text(yaml.safe_dump(config))
     jobs = planned_jobs(run_snakemake(wd, wd / "config.yaml", "-n").output)
-    assert jobs == {"extract_answers": 4, "merge_problems": 1, "all": 1}
+    assert jobs == {"extract_answers": 4, "merge_problems": 1, "decontaminate": 2, "all": 1}
 
 
 def test_bad_input_fails_with_file_and_line_and_writes_nothing(workdir):

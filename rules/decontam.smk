@@ -1,0 +1,31 @@
+# decontam: problems -> benchmark decontamination (dense + lexical + LLM judge) -> semantic dedup.
+# {target} is `answers` (problems.parquet) or `proofs` (proof_problems.parquet).
+
+
+rule decontaminate:
+    input:
+        problems=decontam_input,
+        benchmarks=benchmark_files,
+        prompt=prompt_file(config["decontam"]["judge"]["prompt"]),
+    output:
+        set=f"{P.results}/decontam/{{target}}/set.parquet",
+        audit=f"{P.results}/decontam/{{target}}/audit.parquet",
+        summary=f"{P.results}/decontam/{{target}}/summary.json",
+    params:
+        decontam=config["decontam"],
+        model=model_identity(config["inference"]),
+        store=lambda wc: f"{P.cache}/decontaminate/{wc.target}.jsonl",
+        embedding_cache=str(embedding_cache_path(config)),
+    wildcard_constraints:
+        target="answers|proofs",
+    log:
+        f"{P.logs}/decontaminate/{{target}}.log",
+    benchmark:
+        f"{P.bench}/decontaminate/{{target}}.tsv"
+    threads: config["resources"]["embed"]["threads"]
+    resources:
+        **family_resources("embed"),
+    conda:
+        "../envs/embed.yaml"
+    script:
+        "../scripts/decontaminate.py"

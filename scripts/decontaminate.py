@@ -1,0 +1,16 @@
+"""Snakemake shim: benchmark decontamination + semantic dedup (mathforge.decontam.decontaminate)."""
+
+from mathforge.decontam.decontaminate import decontaminate
+from mathforge.logs import job_logging
+
+with job_logging(snakemake.log[0]):
+    decontaminate(
+        snakemake.input.problems,
+        target=snakemake.wildcards.target,
+        cfg=snakemake.config,
+        out_set=snakemake.output.set,
+        out_audit=snakemake.output.audit,
+        out_summary=snakemake.output.summary,
+        store_path=snakemake.params.store,
+        embedding_cache=snakemake.params.embedding_cache,
+    )

@@ -1,0 +1,1 @@
+"""Benchmark decontamination (dense + lexical retrieval, LLM judge) and semantic dedup."""
