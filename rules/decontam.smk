@@ -11,6 +11,7 @@ rule decontaminate:
         set=f"{P.results}/decontam/{{target}}/set.parquet",
         audit=f"{P.results}/decontam/{{target}}/audit.parquet",
         summary=f"{P.results}/decontam/{{target}}/summary.json",
+        candidates=f"{P.results}/decontam/{{target}}/candidates.parquet",
     params:
         decontam=config["decontam"],
         model=model_identity(config["inference"]),

@@ -11,6 +11,7 @@ with job_logging(snakemake.log[0]):
         out_set=snakemake.output.set,
         out_audit=snakemake.output.audit,
         out_summary=snakemake.output.summary,
+        out_candidates=snakemake.output.candidates,
         store_path=snakemake.params.store,
         embedding_cache=snakemake.params.embedding_cache,
     )

@@ -87,3 +87,13 @@ def test_shared_benchmark_files_load():
         spec(path=str(root / "minif2f_test.jsonl"), field="informal_prefix", id_field="name")
     )
     assert len(minif2f) == 244 and not minif2f[0].text.startswith("/--")
+
+
+def test_hub_benchmark_fails_with_a_clear_message_when_it_cannot_load(monkeypatch):
+    # This machine has no hub access: the error names the benchmark and the dataset id.
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    with pytest.raises(
+        ConfigError, match=r"(benchmark 'b': cannot load 'someone/no-such-set'|pip install datasets)"
+    ):
+        load_benchmark(spec(hf_dataset="someone/no-such-set", split="test", field="problem"))

@@ -78,6 +78,7 @@ def run(tmp_path, problems, cfg, tag="a"):
     out = tmp_path / tag
     summary = decontaminate(
         str(problems), "answers", cfg, out / "set.parquet", out / "audit.parquet", out / "summary.json",
+        out / "candidates.parquet",
         str(tmp_path / "store.jsonl"), tmp_path / "emb.sqlite",
     )  # fmt: skip
     return out, summary
@@ -98,6 +99,13 @@ def test_every_branch_is_audited(setup):
     assert summary["removed"] == {"benchmark_match": 3, "duplicate_of": 1}
     assert summary["removed_per_benchmark"] == {"toy": 3}
     assert summary["n_in"] == 6 and summary["n_out"] == 2
+    candidates = pq.read_table(out / "candidates.parquet").to_pylist()
+    by_pair = {(c["problem_id"], c["benchmark_item_id"]): c for c in candidates}
+    assert by_pair[("p1", "b1")]["decision"] == "certain_lexical" and by_pair[("p1", "b1")]["removed"]
+    assert by_pair[("p2", "b2")]["judge_verdict"] == "yes"
+    # Candidates the judge rejected are kept in the candidates table, marked as not removed.
+    cleared = [c for c in candidates if c["judge_verdict"] == "no"]
+    assert all(not c["removed"] or c["problem_id"] in audit for c in cleared)
 
 
 def test_unparseable_judge_answers_can_count_as_clean(setup):
@@ -121,6 +129,6 @@ def test_same_inputs_give_byte_identical_outputs(setup):
     first, _ = run(tmp_path, problems, cfg, "a")
     sent = server.stats()["requests"]
     second, _ = run(tmp_path, problems, cfg, "b")
-    for name in ("set.parquet", "audit.parquet", "summary.json"):
+    for name in ("set.parquet", "audit.parquet", "summary.json", "candidates.parquet"):
         assert (first / name).read_bytes() == (second / name).read_bytes()
     assert server.stats()["requests"] == sent  # judge answers came from the request store

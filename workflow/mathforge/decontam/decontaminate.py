@@ -52,6 +52,23 @@ AUDIT_SCHEMA = pa.schema(
 )
 
 
+# Every (problem, benchmark item) pair retrieval proposed, with what was decided: the audit of
+# what was *kept* (a judge "no", a candidate beyond max_candidates) as much as of what was removed.
+CANDIDATES_SCHEMA = pa.schema(
+    [
+        ("problem_id", pa.string()),
+        ("benchmark", pa.string()),
+        ("benchmark_item_id", pa.string()),
+        ("dense_score", pa.float32()),
+        ("lexical_score", pa.float32()),
+        ("decision", pa.string()),  # certain_lexical | certain_dense | retrieval | judge | not_judged
+        ("judge_verdict", pa.string()),
+        ("judge_raw", pa.string()),
+        ("removed", pa.bool_()),
+    ]
+)
+
+
 @dataclass
 class Candidate:
     item: int
@@ -154,6 +171,7 @@ def decontaminate(
     out_set: str,
     out_audit: str,
     out_summary: str,
+    out_candidates: str,
     store_path: str,
     embedding_cache: str | os.PathLike,
 ) -> dict:
@@ -173,16 +191,23 @@ def decontaminate(
     retrieval = retrieve(texts, vectors, bench_vectors, lexical, rcfg)
 
     removed: dict[int, dict] = {}
+    examined: dict[tuple[int, int], dict] = {}
     to_judge: list[tuple[int, Candidate]] = []
     for row, cands in enumerate(retrieval.candidates):
         if not cands:
             continue
+        for c in cands:
+            examined[(row, c.item)] = _candidate(
+                rows[row], items[c.item], c, _is_certain(c, rcfg) or "not_judged"
+            )
         certain = [(c, m) for c in cands if (m := _is_certain(c, rcfg))]
         if certain:
             c, method = certain[0]
             removed[row] = _audit(rows[row], items[c.item], c, method)
         elif not dcfg["judge"]["enabled"]:
             removed[row] = _audit(rows[row], items[cands[0].item], cands[0], "retrieval")
+            for c in cands:
+                examined[(row, c.item)]["decision"] = "retrieval"
         else:
             to_judge.extend((row, c) for c in cands[: dcfg["judge"]["max_candidates"]])
     verdict_counts: Counter = Counter()
@@ -192,10 +217,13 @@ def decontaminate(
         for row, c in to_judge:
             verdict, raw = verdicts[(row, c.item)]
             verdict_counts[verdict] += 1
+            examined[(row, c.item)].update(decision="judge", judge_verdict=verdict, judge_raw=raw)
             if row in removed:
                 continue
             if verdict == "yes" or (verdict == "unparseable" and unparseable_counts):
                 removed[row] = _audit(rows[row], items[c.item], c, "judge", verdict, raw)
+    for (row, _item), record in examined.items():
+        record["removed"] = row in removed
 
     kept = [i for i in range(len(rows)) if i not in removed]
     duplicates = []
@@ -223,6 +251,8 @@ def decontaminate(
     write_parquet(table.filter(mask), out_set)
     audit = [removed[i] for i in sorted(removed)]
     write_parquet(pa.Table.from_pylist(audit, schema=AUDIT_SCHEMA), out_audit)
+    pairs = [examined[k] for k in sorted(examined)]
+    write_parquet(pa.Table.from_pylist(pairs, schema=CANDIDATES_SCHEMA), out_candidates)
     summary = _summary(target, rows, items, audit, retrieval, verdict_counts, cfg, to_judge)
     log.info("embeddings computed: %d (the rest came from %s)", embedder.computed, embedding_cache)
     write_json(summary, out_summary)
@@ -249,6 +279,20 @@ def _audit(row: dict, item: BenchmarkItem | None, c: Candidate, method: str, ver
         "judge_verdict": verdict,
         "judge_raw": raw,
         "duplicate_of": None,
+    }
+
+
+def _candidate(row: dict, item: BenchmarkItem, c: Candidate, decision: str) -> dict:
+    return {
+        "problem_id": row["problem_id"],
+        "benchmark": item.benchmark,
+        "benchmark_item_id": item.item_id,
+        "dense_score": round(c.dense, 6),
+        "lexical_score": round(c.lexical, 6),
+        "decision": decision,
+        "judge_verdict": None,
+        "judge_raw": None,
+        "removed": False,
     }
 
 
