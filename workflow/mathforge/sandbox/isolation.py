@@ -1,0 +1,120 @@
+"""Confining a session process before it runs any model-written code.
+
+As root (clusters' containers, CI): a private network namespace (no network at all, loopback
+included), a private mount namespace with fresh tmpfs on /tmp, /var/tmp and /dev/shm, and a
+per-slot unprivileged uid, so the code can neither write outside its temp dir, read other
+processes' environments, nor signal the pipeline. Without root, only what an ordinary user can
+do: resource limits, and a socket-level block of the network inside the interpreter.
+Resource limits apply either way: address space, CPU seconds, processes, open files, file size.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import resource
+import signal
+import socket
+from dataclasses import dataclass
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWNET = 0x40000000
+MS_RDONLY = 1
+MS_REMOUNT = 32
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+BASE_UID = 61000  # session slot k runs as uid/gid BASE_UID + k
+
+
+@dataclass(frozen=True)
+class Limits:
+    memory_mb: int = 1024
+    cpu_seconds: int = 600  # for the whole session
+    processes: int = 32
+    open_files: int = 64
+    file_size_mb: int = 16
+
+
+def _libc():
+    return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{what}: {os.strerror(errno)}")
+
+
+def isolate_namespaces(tmp_size_mb: int) -> list[str]:
+    """New network and mount namespaces with private tmpfs mounts; needs root. Returns what was done."""
+    libc = _libc()
+    _check(libc.unshare(CLONE_NEWNET | CLONE_NEWNS), "unshare")
+    _check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
+    done = ["netns", "mountns"]
+    for path in ("/tmp", "/var/tmp", "/dev/shm"):
+        if os.path.isdir(path):
+            opts = f"size={tmp_size_mb}m,mode=1777".encode()
+            _check(libc.mount(b"tmpfs", path.encode(), b"tmpfs", 0, opts), f"tmpfs on {path}")
+            done.append(f"tmpfs:{path}")
+    return done
+
+
+def expose_read_only(sources: list[str], under: str = "/tmp/.mathforge-python") -> dict[str, str]:
+    """Bind-mount directories (the Python installation) read-only into the private tmpfs.
+
+    Python is often installed under a home directory an unprivileged uid cannot traverse
+    (/root is 0700); a bind mount reaches the same files by another path. Needs the private
+    mount namespace. Returns {original: new path}.
+    """
+    libc = _libc()
+    mapping = {}
+    for k, src in enumerate(dict.fromkeys(sources)):
+        target = os.path.join(under, str(k))
+        os.makedirs(target, mode=0o755, exist_ok=True)
+        os.chmod(under, 0o755)
+        _check(libc.mount(src.encode(), target.encode(), None, MS_BIND | MS_REC, None), f"bind {src}")
+        _check(
+            libc.mount(None, target.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY, None),
+            f"read-only {src}",
+        )
+        mapping[src] = target
+    return mapping
+
+
+def remap_path(path: str, mapping: dict[str, str]) -> str:
+    for src, target in sorted(mapping.items(), key=lambda kv: -len(kv[0])):
+        if path == src or path.startswith(src.rstrip("/") + "/"):
+            return target + path[len(src.rstrip("/")) :]
+    return path
+
+
+def drop_privileges(uid: int) -> None:
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+
+
+def apply_limits(limits: Limits) -> None:
+    mb = 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_mb * mb, limits.memory_mb * mb))
+    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
+    resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size_mb * mb, limits.file_size_mb * mb))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # A write past RLIMIT_FSIZE raises OSError (EFBIG) instead of killing the session.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+class _NoNetwork(socket.socket):
+    def __init__(self, family=-1, *args, **kwargs):
+        if family in (socket.AF_INET, socket.AF_INET6, -1):
+            raise PermissionError("network access is disabled in the sandbox")
+        super().__init__(family, *args, **kwargs)
+
+
+def block_sockets() -> None:
+    """The non-root fallback: no INET sockets from Python (C extensions could still open some)."""
+    socket.socket = _NoNetwork  # type: ignore[misc]
