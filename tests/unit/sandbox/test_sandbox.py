@@ -188,20 +188,30 @@ def test_no_socket_to_localhost():
 
 @needs_root
 def test_cannot_write_outside_its_temp_dir():
-    target = Path(__file__).parent / f"escaped-{os.getpid()}.txt"  # a root-owned directory outside /tmp
+    target = Path("/etc") / f"mathforge-escaped-{os.getpid()}.txt"  # root-owned, never under /tmp
+    beside_tests = Path(__file__).parent / f"escaped-{os.getpid()}.txt"  # hidden if the clone is under /tmp
     host_tmp = Path("/tmp") / f"mathforge-escape-{os.getpid()}"
 
     async def t(pool):
         sid = await session(pool)
         result = await pool.execute(sid, f"open({str(target)!r}, 'w').write('x')")
         assert result.status == "error" and "PermissionError" in result.error
+        result = await pool.execute(sid, f"open({str(beside_tests)!r}, 'w').write('x')")
+        assert result.status == "error" and (
+            "PermissionError" in result.error or "FileNotFoundError" in result.error
+        )
         result = await pool.execute(sid, f"open({str(host_tmp)!r}, 'w').write('x')")  # a private /tmp
         assert result.status == "ok"
         assert (await pool.execute(sid, "open('here.txt', 'w').write('ok')")).status == "ok"
         await still_works(pool, sid)
 
-    with_pool(t)
-    assert not target.exists() and not host_tmp.exists()
+    try:
+        with_pool(t)
+    finally:
+        escaped = [p for p in (target, beside_tests, host_tmp) if p.exists()]
+        for p in escaped:
+            p.unlink()
+    assert not escaped
 
 
 @needs_root
