@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -73,10 +74,4 @@ class Paths:
 
     def wildcard_pattern(self, names: list[str]) -> str:
         """A regex matching exactly these names (or nothing, when there are none)."""
-        return "|".join(map(_escape, names)) or "(?!x)x"
-
-
-def _escape(name: str) -> str:
-    import re
-
-    return re.escape(name)
+        return "|".join(map(re.escape, names)) or "(?!x)x"

@@ -49,7 +49,8 @@ SCRIPT = {
 
 
 @pytest.fixture
-def cfg(tmp_path, stub_server):
+def setup(tmp_path, stub_server):
+    """(validated config pointing at a scripted stub, the stub)."""
     server = stub_server(SCRIPT)
     src = tmp_path / "threads.jsonl"
     src.write_text("".join(json.dumps(t) + "\n" for t in THREADS))
@@ -71,9 +72,7 @@ def cfg(tmp_path, stub_server):
             },
         }
     )
-    # The stub answers every classifier with its rule or "other": make "other" a negative label.
-    config["server"] = server
-    return config
+    return config, server
 
 
 def run_all(cfg, tmp_path):
@@ -118,7 +117,8 @@ def run_all(cfg, tmp_path):
     return out
 
 
-def test_problems_stages_route_drop_and_answer(cfg, tmp_path):
+def test_problems_stages_route_drop_and_answer(setup, tmp_path):
+    cfg, _server = setup
     out = run_all(cfg, tmp_path)
     extracted = pq.read_table(out / "ext.parquet")
     assert extracted.schema.equals(EXTRACTED_SCHEMA)
@@ -158,7 +158,8 @@ def test_problems_stages_route_drop_and_answer(cfg, tmp_path):
     assert summary["funnel"]["classify_problems"]["dropped"] == {"class:binary": 1, "class:mcq": 1}
 
 
-def test_rows_carry_provenance_and_llm_metadata(cfg, tmp_path):
+def test_rows_carry_provenance_and_llm_metadata(setup, tmp_path):
+    cfg, _server = setup
     out = run_all(cfg, tmp_path)
     row = next(r for r in pq.read_table(out / "problems.parquet").to_pylist() if r["expected_answer"])
     assert row["source"] == "forum" and row["site"] == "example.org" and row["license"] == "CC0-1.0"
@@ -174,8 +175,9 @@ def test_rows_carry_provenance_and_llm_metadata(cfg, tmp_path):
     assert row["answer_extraction"]["raw_output"] == "\\boxed{4}"
 
 
-def test_rerun_is_served_from_the_request_store(cfg, tmp_path):
+def test_rerun_is_served_from_the_request_store(setup, tmp_path):
+    cfg, server = setup
     run_all(cfg, tmp_path)
-    sent = cfg["server"].stats()["requests"]
+    sent = server.stats()["requests"]
     run_all(cfg, tmp_path)
-    assert cfg["server"].stats()["requests"] == sent
+    assert server.stats()["requests"] == sent
