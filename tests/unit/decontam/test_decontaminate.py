@@ -47,7 +47,7 @@ SCRIPT = {
 
 
 @pytest.fixture
-def setup(tmp_path, stub_server):
+def decontam_env(tmp_path, stub_server):
     server = stub_server(SCRIPT)
     bench = tmp_path / "bench.jsonl"
     bench.write_text("".join(json.dumps(b) + "\n" for b in BENCH))
@@ -84,8 +84,8 @@ def run(tmp_path, problems, cfg, tag="a"):
     return out, summary
 
 
-def test_every_branch_is_audited(setup):
-    tmp_path, problems, cfg, _server = setup
+def test_every_branch_is_audited(decontam_env):
+    tmp_path, problems, cfg, _server = decontam_env
     out, summary = run(tmp_path, problems, cfg)
     kept = pq.read_table(out / "set.parquet").column("problem_id").to_pylist()
     audit = {a["problem_id"]: a for a in pq.read_table(out / "audit.parquet").to_pylist()}
@@ -108,15 +108,15 @@ def test_every_branch_is_audited(setup):
     assert all(not c["removed"] or c["problem_id"] in audit for c in cleared)
 
 
-def test_unparseable_judge_answers_can_count_as_clean(setup):
-    tmp_path, problems, cfg, _server = setup
+def test_unparseable_judge_answers_can_count_as_clean(decontam_env):
+    tmp_path, problems, cfg, _server = decontam_env
     cfg["decontam"]["judge"]["unparseable_as"] = "clean"
     out, _summary = run(tmp_path, problems, cfg)
     assert "p3" in pq.read_table(out / "set.parquet").column("problem_id").to_pylist()
 
 
-def test_without_judge_every_candidate_counts(setup):
-    tmp_path, problems, cfg, server = setup
+def test_without_judge_every_candidate_counts(decontam_env):
+    tmp_path, problems, cfg, server = decontam_env
     cfg["decontam"]["judge"]["enabled"] = False
     out, _summary = run(tmp_path, problems, cfg)
     audit = {a["problem_id"]: a["method"] for a in pq.read_table(out / "audit.parquet").to_pylist()}
@@ -124,8 +124,8 @@ def test_without_judge_every_candidate_counts(setup):
     assert server.stats()["requests"] == 0
 
 
-def test_same_inputs_give_byte_identical_outputs(setup):
-    tmp_path, problems, cfg, server = setup
+def test_same_inputs_give_byte_identical_outputs(decontam_env):
+    tmp_path, problems, cfg, server = decontam_env
     first, _ = run(tmp_path, problems, cfg, "a")
     sent = server.stats()["requests"]
     second, _ = run(tmp_path, problems, cfg, "b")

@@ -49,7 +49,7 @@ SCRIPT = {
 
 
 @pytest.fixture
-def setup(tmp_path, stub_server):
+def stage_env(tmp_path, stub_server):
     """(validated config pointing at a scripted stub, the stub)."""
     server = stub_server(SCRIPT)
     src = tmp_path / "threads.jsonl"
@@ -117,8 +117,8 @@ def run_all(cfg, tmp_path):
     return out
 
 
-def test_problems_stages_route_drop_and_answer(setup, tmp_path):
-    cfg, _server = setup
+def test_problems_stages_route_drop_and_answer(stage_env, tmp_path):
+    cfg, _server = stage_env
     out = run_all(cfg, tmp_path)
     extracted = pq.read_table(out / "ext.parquet")
     assert extracted.schema.equals(EXTRACTED_SCHEMA)
@@ -158,8 +158,8 @@ def test_problems_stages_route_drop_and_answer(setup, tmp_path):
     assert summary["funnel"]["classify_problems"]["dropped"] == {"class:binary": 1, "class:mcq": 1}
 
 
-def test_rows_carry_provenance_and_llm_metadata(setup, tmp_path):
-    cfg, _server = setup
+def test_rows_carry_provenance_and_llm_metadata(stage_env, tmp_path):
+    cfg, _server = stage_env
     out = run_all(cfg, tmp_path)
     row = next(r for r in pq.read_table(out / "problems.parquet").to_pylist() if r["expected_answer"])
     assert row["source"] == "forum" and row["site"] == "example.org" and row["license"] == "CC0-1.0"
@@ -175,8 +175,8 @@ def test_rows_carry_provenance_and_llm_metadata(setup, tmp_path):
     assert row["answer_extraction"]["raw_output"] == "\\boxed{4}"
 
 
-def test_rerun_is_served_from_the_request_store(setup, tmp_path):
-    cfg, server = setup
+def test_rerun_is_served_from_the_request_store(stage_env, tmp_path):
+    cfg, server = stage_env
     run_all(cfg, tmp_path)
     sent = server.stats()["requests"]
     run_all(cfg, tmp_path)
