@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from mathforge.config import validate_config
-from mathforge.decontam.benchmarks import load_benchmark
+from mathforge.decontam.benchmarks import benchmark_spec, load_benchmark
 from mathforge.decontam.decontaminate import retrieve
 from mathforge.decontam.dense import Embedder
 from mathforge.decontam.lexical import LexicalIndex
@@ -42,10 +42,7 @@ CHUNK = 10_000
 def index_items():
     items = []
     for name, field in FIELDS.items():
-        items += load_benchmark(
-            {"name": name, "path": str(SHARED / f"{name}.jsonl"), "field": field, "package": None, "records": None,
-             "hf_dataset": None, "id_field": None}
-        )  # fmt: skip
+        items += load_benchmark(benchmark_spec(name, field, path=str(SHARED / f"{name}.jsonl")))
     return items
 
 

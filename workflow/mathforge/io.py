@@ -54,13 +54,6 @@ def write_text(text: str, path: str | os.PathLike) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
-def read_parquet(path: str | os.PathLike) -> pd.DataFrame:
-    try:
-        return pq.read_table(path).to_pandas()
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(path, None, f"expected a readable Parquet file ({exc})") from exc
-
-
 def read_records(path: str | os.PathLike) -> list[dict]:
     """A Parquet artifact as plain Python records (nested columns stay lists and dicts)."""
     try:

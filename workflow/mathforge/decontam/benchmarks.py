@@ -65,6 +65,15 @@ def _hf_records(spec: dict) -> list[tuple[str, dict]]:
     return [(f"row {i}", dict(r)) for i, r in enumerate(ds)]
 
 
+def benchmark_spec(name: str, field: str, **fields) -> dict:
+    """A benchmark entry with every key the schema defines, defaults filled in (for code, not config)."""
+    from mathforge.config import apply_defaults, load_schema
+
+    schema = load_schema()
+    item_schema = schema["properties"]["decontam"]["properties"]["benchmarks"]["items"]
+    return apply_defaults({"name": name, "field": field, **fields}, item_schema, schema)
+
+
 def load_benchmark(spec: dict) -> list[BenchmarkItem]:
     name, field = spec["name"], spec["field"]
     if spec.get("hf_dataset"):

@@ -121,9 +121,7 @@ def retrieve(
                 if cand.dense == 0.0 and bench_vectors.shape[0] > 0:
                     cand.dense = float(vectors[row] @ bench_vectors[cand.item])
                 if cand.lexical == 0.0:
-                    item_grams = lexical.item_grams[cand.item]
-                    shared = len(item_grams & grams)
-                    cand.lexical = max(shared / (len(item_grams) or 1), shared / (len(grams) or 1))
+                    cand.lexical = lexical.pair_score(cand.item, grams)
         # Best first; among equal best scores the item agreeing on both signals (e.g. the exact copy
         # rather than a shorter item it contains), then the lower index.
         out.candidates.append(sorted(found.values(), key=lambda c: (-c.best, -(c.dense + c.lexical), c.item)))

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from mathforge.decontam.benchmarks import BenchmarkItem, load_benchmark
+from mathforge.decontam.benchmarks import BenchmarkItem, benchmark_spec, load_benchmark
 from mathforge.errors import ConfigError
 
 ANSWER_BENCHMARKS = {
@@ -53,10 +53,9 @@ class Example:
 
 def benchmark_specs(benchmarks_dir: Path) -> list[dict]:
     return [
-        {"name": name, "path": str(benchmarks_dir / f"{name}.jsonl"), "field": field, "package": None,
-         "records": None, "hf_dataset": None, "id_field": None, "applies_to": ["answers"]}
+        benchmark_spec(name, field, path=str(benchmarks_dir / f"{name}.jsonl"), applies_to=["answers"])
         for name, field in ANSWER_BENCHMARKS.items()
-    ]  # fmt: skip
+    ]
 
 
 def latex_rewrite(text: str, rng: random.Random) -> str:
@@ -81,10 +80,9 @@ def build_examples(
     by_key = {(i.benchmark, int(i.item_id.split()[-1]) - 1): i for i in index}  # "line N" -> N-1
     negative_rows = [json.loads(line) for line in negatives.read_text().splitlines() if line.strip()]
     clean = [r["problem"] for r in negative_rows]
-    champ = {
-        "name": "champ", "package": "champ_dataset", "path": "dataset_files/v0.json", "records": "problems",
-        "field": "_text", "hf_dataset": None, "id_field": None,
-    }  # fmt: skip
+    champ = benchmark_spec(
+        "champ", "_text", package="champ_dataset", path="dataset_files/v0.json", records="problems"
+    )
     with contextlib.suppress(ConfigError):  # CHAMP is an optional extra source of negatives
         clean += [c.text for c in load_benchmark(champ)]
     examples = [Example(text, False, "negative") for text in clean]

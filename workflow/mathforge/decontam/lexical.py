@@ -65,6 +65,14 @@ class LexicalIndex:
         with np.errstate(over="ignore"):
             return (windows * self.powers).sum(axis=1, dtype=np.uint64)
 
+    def pair_score(self, item: int, grams: set[tuple]) -> float:
+        """Containment either way between item `item` and a text's n-grams (0 for unmatched items)."""
+        item_grams = self.item_grams[item]
+        if not item_grams or not grams:
+            return 0.0
+        shared = len(item_grams & grams)
+        return max(shared / len(item_grams), shared / len(grams))
+
     def query(self, text: str, min_score: float, toks: list[str] | None = None) -> list[tuple[int, float]]:
         """(item index, containment score) with score >= min_score, best first, ties by index."""
         toks = tokens(text) if toks is None else toks
@@ -78,9 +86,7 @@ class LexicalIndex:
                 hits.update(posting)
         results = []
         for idx, _count in sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))[: self.max_candidates]:
-            item = self.item_grams[idx]
-            shared = len(item & grams)
-            score = max(shared / len(item), min(1.0, shared / len(grams)))
+            score = self.pair_score(idx, grams)
             if score >= min_score:
                 results.append((idx, score))
         if self.short_items:

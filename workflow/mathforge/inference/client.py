@@ -149,7 +149,7 @@ class OpenAIClient:
 
     async def __aenter__(self) -> OpenAIClient:
         connector = aiohttp.TCPConnector(limit=self.max_concurrent, limit_per_host=0, ttl_dns_cache=300)
-        self._session = aiohttp.ClientSession(connector=connector, json_serialize=json.dumps)
+        self._session = aiohttp.ClientSession(connector=connector)
         self._semaphore = asyncio.Semaphore(self.max_concurrent)
         self._timeout = aiohttp.ClientTimeout(
             total=self.request_timeout_s, sock_connect=self.connect_timeout_s

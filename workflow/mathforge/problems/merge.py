@@ -14,7 +14,7 @@ from mathforge.problems.schema import ANSWERS_SCHEMA, CLASSIFIED_SCHEMA, DROPPED
 log = logging.getLogger(__name__)
 
 
-def _concat(paths: list[str], schema: pa.Schema) -> list[dict]:
+def _concat(paths: list[str]) -> list[dict]:
     rows = [row for path in paths for row in read_records(path)]
     rows.sort(key=lambda r: (r["problem_id"] or "", r["thread_uid"] or "", r.get("step") or ""))
     return rows
@@ -52,9 +52,9 @@ def merge_problems(
     out_dropped: str,
     out_summary: str,
 ) -> dict:
-    problems = _concat(answer_paths, ANSWERS_SCHEMA)
-    proofs = _concat(proof_paths, CLASSIFIED_SCHEMA)
-    dropped = _concat(dropped_paths, DROPPED_SCHEMA)
+    problems = _concat(answer_paths)
+    proofs = _concat(proof_paths)
+    dropped = _concat(dropped_paths)
     per_source: dict[str, Counter] = defaultdict(Counter)
     for row in problems:
         per_source[row["source"]]["problems"] += 1
