@@ -22,6 +22,7 @@ P = Paths(config)
 include: "rules/common.smk"
 include: "rules/problems.smk"
 include: "rules/decontam.smk"
+include: "rules/solutions.smk"
 
 
 rule all:
@@ -29,6 +30,7 @@ rule all:
     input:
         problem_targets(),
         decontam_targets(),
+        solution_targets(),
 
 
 onsuccess:

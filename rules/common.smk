@@ -37,6 +37,15 @@ def benchmark_files(wildcards):
     ]
 
 
+def solution_prompts(wildcards):
+    tags = config["solutions"]["tir"]["code_tags"]
+    return [prompt_file(p) for p in config["solutions"]["prompts"].values()] + [prompt_file(f"code_tags/{tags}")]
+
+
+def solution_targets():
+    return [f"{P.results}/solutions/shard-{k}.parquet" for k in range(config["solutions"]["n_shards"])]
+
+
 def decontam_targets():
     return [f"{P.results}/decontam/{t}/{f}" for t in ("answers", "proofs") for f in ("set.parquet", "summary.json")]
 

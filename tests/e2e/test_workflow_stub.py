@@ -62,6 +62,8 @@ def workdir(tmp_path, stub_server):
             "max_concurrent_requests": 8,
             "openai": {"base_urls": [server.base_url], "api_key_env": None},
         },
+        "solutions": {"n_shards": 2, "n_tir": 1, "n_plain": 1, "efforts": ["low"]},
+        "sandbox": {"prestart": 1},
     }
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     return tmp_path, server
@@ -81,6 +83,15 @@ def test_full_run_then_nothing_to_do(workdir):
     summary = json.loads((results / "summary.json").read_text())
     assert summary["per_source"]["byo"]["problems"] == 1
     assert (wd / "logs" / "t" / "benchmarks" / "merge_problems.tsv").exists()
+    solutions = [
+        row
+        for k in range(2)
+        for row in pq.read_table(wd / "results" / "t" / "solutions" / f"shard-{k}.parquet").to_pylist()
+    ]
+    kept = pq.read_table(wd / "results" / "t" / "decontam" / "answers" / "set.parquet").to_pylist()
+    assert sorted((s["problem_id"], s["mode"]) for s in solutions) == sorted(
+        (p["problem_id"], mode) for p in kept for mode in ("tir", "plain")
+    )
     assert (
         "extract_problems" in (wd / "logs" / "t" / "extract_problems" / "forum" / "shard-0.log").read_text()
     )
@@ -108,6 +119,7 @@ def test_touching_one_input_reruns_only_what_depends_on_it(workdir):
         "extract_answers": 1,
         "merge_problems": 1,
         "decontaminate": 2,
+        "generate_solutions": 2,
         "all": 1,
     }
     assert "se/raw.parquet" in dry.output and "forum/raw.parquet" not in dry.output
@@ -122,7 +134,13 @@ def test_changing_a_stage_parameter_reruns_that_stage_and_downstream(workdir):
     config["problems"] = {"answers": {"prompt": "extract_answer", "max_tokens": 99}}
     (wd / "config.yaml").write_text(yaml.safe_dump(config))
     jobs = planned_jobs(run_snakemake(wd, wd / "config.yaml", "-n").output)
-    assert jobs == {"extract_answers": 4, "merge_problems": 1, "decontaminate": 2, "all": 1}
+    assert jobs == {
+        "extract_answers": 4,
+        "merge_problems": 1,
+        "decontaminate": 2,
+        "generate_solutions": 2,
+        "all": 1,
+    }
 
 
 def test_bad_input_fails_with_file_and_line_and_writes_nothing(workdir):

@@ -18,11 +18,25 @@ from conftest import SHARED, run_snakemake
 from mathforge.inference.embedded_model import SERVED_NAME
 from mathforge.inference.processes import is_alive
 from mathforge.problems.schema import ANSWERS_SCHEMA, CLASSIFIED_SCHEMA, DROPPED_SCHEMA
+from mathforge.solutions.schema import SOLUTIONS_SCHEMA
 
 pytestmark = [pytest.mark.e2e, pytest.mark.vllm]
 
 FORUM = SHARED / "data" / "forum"
 LIMITS = {"aops": 5, "math_se": 4, "mathoverflow": 3}
+COMPUTATIONAL = [
+    {
+        "id": "c1",
+        "problem": "What is the remainder when $7^{2024}$ is divided by $13$?",
+        "expected_answer": "9",
+    },
+    {"id": "c2", "problem": "Compute the sum of all positive divisors of $720$.", "expected_answer": "2418"},
+    {
+        "id": "c3",
+        "problem": "How many integers from 1 to 1000 are divisible by 7 but not by 11?",
+        "expected_answer": "130",
+    },
+]
 
 if importlib.util.find_spec("vllm") is None or not FORUM.exists():
     if os.environ.get("MATHFORGE_REQUIRE_VLLM"):
@@ -33,6 +47,8 @@ if importlib.util.find_spec("vllm") is None or not FORUM.exists():
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
     wd = tmp_path_factory.mktemp("vllm_e2e")
+    # Computational problems, brought as a table: the forum samples rarely invite code, these do.
+    (wd / "byo.jsonl").write_text("".join(json.dumps(p) + "\n" for p in COMPUTATIONAL))
     config = {
         "dataset": "shared",
         "sources": [
@@ -59,6 +75,7 @@ def finished_run(tmp_path_factory):
                 "site": "mathoverflow.net",
                 "max_threads": LIMITS["mathoverflow"],
             },
+            {"name": "byo", "format": "problem_table", "path": str(wd / "byo.jsonl"), "site": "tests"},
         ],
         "problems": {
             "max_post_chars": 2500,
@@ -67,6 +84,17 @@ def finished_run(tmp_path_factory):
             "answers": {"prompt": "extract_answer", "max_tokens": 64},
         },
         "inference": {"backend": "embedded", "max_concurrent_requests": 16},
+        # A few solutions per problem, TIR through the real sandbox.
+        "solutions": {
+            "n_shards": 2,
+            "n_tir": 2,
+            "n_plain": 1,
+            "efforts": ["low"],
+            "effort_via": "prompt",
+            "sampling": {"temperature": 0.7, "top_p": 0.95, "max_tokens": 512, "seed": 0},
+            "tir": {"max_code_executions": 3},
+        },
+        "sandbox": {"max_sessions": 16, "prestart": 2},
     }
     (wd / "config.yaml").write_text(yaml.safe_dump(config))
     proc = run_snakemake(wd, wd / "config.yaml", timeout=1500)
@@ -91,10 +119,12 @@ def test_artifacts_schemas_counts_and_provenance(finished_run):
     assert funnel["extract_problems"]["n_in"] == sum(LIMITS.values())
     extracted = funnel["extract_problems"]["n_out"]
     assert extracted >= 6, "the model found almost no problems in 12 real threads"
-    assert funnel["classify_problems"]["n_in"] == extracted
+    assert funnel["import_problems"]["n_out"] == len(COMPUTATIONAL)
+    classified = extracted + len(COMPUTATIONAL)
+    assert funnel["classify_problems"]["n_in"] == classified
     assert (
         summary["problems"] + summary["proof_problems"] + sum(funnel["classify_problems"]["dropped"].values())
-        == extracted
+        == classified
     )
 
     se_ids = {
@@ -105,7 +135,7 @@ def test_artifacts_schemas_counts_and_provenance(finished_run):
         }
         for site in ("math.stackexchange.com", "mathoverflow.net")
     }
-    rows = problems.to_pylist() + proofs.to_pylist()
+    rows = [r for r in problems.to_pylist() + proofs.to_pylist() if r["source"] != "byo"]
     assert rows
     for row in rows:
         assert row["problem"].strip()
@@ -126,8 +156,36 @@ def test_artifacts_schemas_counts_and_provenance(finished_run):
             assert f"row Id={row['thread_id']}" in row["source_record"]
         assert row["source_file"].endswith(("aops_sample.jsonl", "Posts.xml"))
     for row in problems.to_pylist():
+        if row["source"] == "byo":
+            assert row["answer_status"] == "provided"
+            continue
         assert row["answer_status"] in {"found", "not_found", "unparseable", "no_discussion"}
         assert (row["expected_answer"] is not None) == (row["answer_status"] == "found")
+
+
+def test_solutions_in_both_modes_with_code_run_in_the_sandbox(finished_run):
+    wd, _proc = finished_run
+    out = wd / "results" / "shared"
+    kept = {r["problem_id"] for r in pq.read_table(out / "decontam" / "answers" / "set.parquet").to_pylist()}
+    tables = [pq.read_table(out / "solutions" / f"shard-{k}.parquet") for k in range(2)]
+    assert all(t.schema.equals(SOLUTIONS_SCHEMA) for t in tables)
+    rows = [r for t in tables for r in t.to_pylist()]
+    assert kept and len(rows) == 3 * len(kept)
+    assert {(r["problem_id"], r["mode"]) for r in rows} == {(p, m) for p in kept for m in ("tir", "plain")}
+    assert len({(r["problem_id"], r["seed"]) for r in rows}) == len(rows)
+    for row in rows:
+        assert row["generation"].strip() and row["completion_tokens"] > 0 and row["error"] is None
+        assert row["model"] == SERVED_NAME and row["finish_reason"] in {"stop", "length"}
+    # The real model writes code; the loop ran it, fed the output back and generation went on.
+    cells = [(r, c) for r in rows if r["mode"] == "tir" for c in r["code_cells"]]
+    assert cells, "no TIR solution ran any code"
+    ran = [(r, c) for r, c in cells if c["status"] == "ok" and c["output"].strip()]
+    assert ran
+    row, cell = ran[0]
+    block = "```python\n" + cell["code"] + "```\n```output\n" + cell["output"]
+    assert block in row["generation"]
+    assert row["num_llm_calls"] >= 2 and "rlimits" in row["sandbox_isolation"]
+    assert all(r["num_code_executions"] == 0 for r in rows if r["mode"] == "plain")
 
 
 def test_server_was_shared_and_stopped(finished_run):

@@ -28,13 +28,25 @@ class Prompt:
     # Few-shot examples, shown as earlier chat turns in exactly the query's format: each gives
     # the template's variables and the `output` the assistant should give.
     examples: tuple[tuple[tuple[str, str], ...], ...] = ()
+    # Text per reasoning effort (high/medium/low), filled into `{{ effort_instruction }}` when
+    # the effort is stated in the prompt rather than passed to the chat template.
+    efforts: tuple[tuple[str, str], ...] = ()
 
     @property
     def hash(self) -> str:
         examples = [dict(e) for e in self.examples]
-        return sha256_hex(canonical_json({"system": self.system, "user": self.user, "examples": examples}))[
-            :16
-        ]
+        content = {"system": self.system, "user": self.user, "examples": examples}
+        if self.efforts:
+            content["efforts"] = dict(self.efforts)
+        return sha256_hex(canonical_json(content))[:16]
+
+    def effort_instruction(self, effort: str) -> str:
+        efforts = dict(self.efforts)
+        if effort not in efforts:
+            raise ConfigError(
+                f"prompt {self.name!r} has no text for effort {effort!r} (has {sorted(efforts)})"
+            )
+        return efforts[effort]
 
     @property
     def variables(self) -> set[str]:
@@ -82,8 +94,12 @@ def load_prompt(prompts_dir: str | Path, name: str) -> Prompt:
         isinstance(e, dict) and isinstance(e.get("output"), str) for e in examples
     ):
         raise ConfigError(f"{path}: 'examples' must be a list of mappings, each with an 'output' string")
+    efforts = data.get("efforts") or {}
+    if not isinstance(efforts, dict) or not all(isinstance(v, str) for v in efforts.values()):
+        raise ConfigError(f"{path}: 'efforts' must map effort names to instruction text")
     return Prompt(
         name=name,
+        efforts=tuple(sorted((str(k), v.strip()) for k, v in efforts.items())),
         examples=tuple(tuple(sorted((str(k), str(v)) for k, v in e.items())) for e in examples),
         labels=(str(labels["positive"]), str(labels["negative"])) if labels else None,
         system=str(data.get("system") or ""),

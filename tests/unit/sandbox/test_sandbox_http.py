@@ -73,3 +73,34 @@ def test_session_limit_is_reported(service):
     assert call("POST", f"{service}/sessions")[0] == 200
     status, body = call("POST", f"{service}/sessions")
     assert status == 503 and "in use" in body["error"]
+
+
+def test_the_tir_loop_runs_its_cells_on_the_remote_service(service, stub_server):
+    """Generation here, execution on the HTTP service: `open_sandbox` with a `url`."""
+    import asyncio
+
+    from mathforge.config import REPO_ROOT, validate_config
+    from mathforge.inference.client import OpenAIClient, SamplingParams
+    from mathforge.sandbox.remote import open_sandbox
+    from mathforge.solutions.code_tags import load_code_tags
+    from mathforge.solutions.tir import SolutionTask, TIRSettings, generate_solution
+
+    turns = [
+        "```python\nimport socket\nz = 20\nprint(z)\n```\n",
+        "```python\nprint(z + 1)\n```\n",
+        "\\boxed{21}",
+    ]
+    stub = stub_server({"rules": [{"contains": "REMOTE", "turns": turns}]})
+    tags = load_code_tags(REPO_ROOT / "config" / "prompts", "markdown")
+    task = SolutionTask("r", [{"role": "user", "content": "REMOTE"}], SamplingParams(), TIRSettings(tags))
+    sandbox_cfg = validate_config({"sandbox": {"url": service}})["sandbox"]
+
+    async def go():
+        async with OpenAIClient(stub.base_url, "stub") as client, open_sandbox(sandbox_cfg) as sandbox:
+            return await generate_solution(client, task, sandbox)
+
+    result = asyncio.run(go())
+    assert [c["output"] for c in result.code_cells] == ["20\n", "21\n"]
+    assert result.sandbox_isolation == ["remote"]
+    # The solution closed its session: both of the service's two slots are free again.
+    assert [call("POST", service + "/sessions")[0] for _ in range(2)] == [200, 200]

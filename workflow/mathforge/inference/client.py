@@ -72,6 +72,7 @@ class SamplingParams:
 class Choice:
     text: str
     finish_reason: str | None
+    stop_reason: str | int | None = None  # vLLM: the stop string (or token id) that ended it
 
 
 @dataclass
@@ -91,6 +92,10 @@ class CompletionResult:
     @property
     def finish_reason(self) -> str | None:
         return self.choices[0].finish_reason if self.choices else None
+
+    @property
+    def stop_reason(self) -> str | int | None:
+        return self.choices[0].stop_reason if self.choices else None
 
 
 class RequestRejected(InferenceError):
@@ -223,6 +228,7 @@ def _parse_response(raw: bytes, chat: bool, endpoint: str, started: float, attem
             Choice(
                 text=(c["message"].get("content") or "") if chat else c.get("text", ""),
                 finish_reason=c.get("finish_reason"),
+                stop_reason=c.get("stop_reason"),
             )
             for c in sorted(data["choices"], key=lambda c: c.get("index", 0))
         ]

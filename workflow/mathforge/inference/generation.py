@@ -82,10 +82,9 @@ def _record(key: str, target: InferenceTarget, result=None, error: str | None = 
     }
 
 
-async def _send_all(
-    pending: list[LLMRequest], target: InferenceTarget, cfg: dict, store: RequestStore, stats: RunStats
-) -> None:
-    client = OpenAIClient(
+def make_client(target: InferenceTarget, cfg: dict) -> OpenAIClient:
+    """The client for `target`, with the timeouts, retries and concurrency of `cfg` (inference)."""
+    return OpenAIClient(
         target.base_urls,
         target.model,
         api_key=target.api_key,
@@ -96,6 +95,12 @@ async def _send_all(
         backoff_initial_s=cfg["backoff_initial_s"],
         backoff_max_s=cfg["backoff_max_s"],
     )
+
+
+async def _send_all(
+    pending: list[LLMRequest], target: InferenceTarget, cfg: dict, store: RequestStore, stats: RunStats
+) -> None:
+    client = make_client(target, cfg)
     queue: Iterator[LLMRequest] = iter(pending)
     errors: list[str] = []
     last_log = [time.monotonic()]

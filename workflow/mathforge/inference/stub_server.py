@@ -7,6 +7,11 @@ only test of a path: the end-to-end tests run the real vLLM engine.
 Script (JSON): {"rules": [{"contains": "...", "reply": "..."}], "default_reply": "...",
 "fail_first": N, "fail_status": 503, "delay_s": 0.0, "reject_contains": "...", "startup_delay_s": 0}
 The first rule whose `contains` occurs in the last user message gives the reply.
+A rule may give `turns` instead of `reply`, for multi-turn (TIR) tests: the turn shown is the
+number of `turn_marker`s (default "```output") in what the client asks it to continue (the
+final assistant message under `continue_final_message`, or the prompt after `contains`).
+Stop strings are honoured like vLLM does: the text ends at the first one (kept with
+`include_stop_str_in_output`), and `stop_reason` names it.
 """
 
 from __future__ import annotations
@@ -28,12 +33,26 @@ class StubState:
         self.max_in_flight = 0
         self.bodies: list[dict] = []
 
-    def reply_for(self, messages: list[dict]) -> str:
+    def reply_for(self, messages: list[dict], prefix: str | None = None) -> str:
         last_user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
         for rule in self.script.get("rules", []):
             if rule["contains"] in last_user:
-                return rule["reply"]
+                if "turns" not in rule:
+                    return rule["reply"]
+                if prefix is None:  # completions: what follows the problem in the prompt
+                    prefix = last_user[last_user.rfind(rule["contains"]) :]
+                turn = prefix.count(rule.get("turn_marker", "```output"))
+                return rule["turns"][min(turn, len(rule["turns"]) - 1)]
         return self.script.get("default_reply", "ok")
+
+
+def apply_stops(text: str, stops: list[str], include: bool) -> tuple[str, str | None]:
+    """(text cut at the first stop string, the stop string) as vLLM returns them."""
+    hits = [(text.find(s), s) for s in stops if s and s in text]
+    if not hits:
+        return text, None
+    pos, stop = min(hits)
+    return text[: pos + (len(stop) if include else 0)], stop
 
 
 def make_app(script: dict, model: str) -> web.Application:
@@ -67,10 +86,18 @@ def make_app(script: dict, model: str) -> web.Application:
             messages = body.get("messages") or [{"role": "user", "content": body.get("prompt", "")}]
             if script.get("reject_contains") and script["reject_contains"] in json.dumps(messages):
                 return web.Response(status=400, text="scripted rejection: prompt too long")
-            text = state.reply_for(messages)
+            prefix = None
+            if chat and body.get("continue_final_message") and messages[-1].get("role") == "assistant":
+                prefix, messages = messages[-1]["content"], messages[:-1]
+            elif chat:
+                prefix = ""
+            text, stop_reason = apply_stops(
+                state.reply_for(messages, prefix), list(body.get("stop") or []),
+                bool(body.get("include_stop_str_in_output")),
+            )  # fmt: skip
             n = int(body.get("n", 1))
             choices = [
-                {"index": i, "finish_reason": "stop",
+                {"index": i, "finish_reason": "stop", "stop_reason": stop_reason,
                  **({"message": {"role": "assistant", "content": text}} if chat else {"text": text})}
                 for i in range(n)
             ]  # fmt: skip

@@ -1,0 +1,248 @@
+"""generate_solutions: for each problem of one shard, `n_tir` + `n_plain` solutions per reasoning effort.
+
+Every solution has its own seed (`seed + sample number`, counted over all efforts and modes of
+the problem), so no two requests of a problem coincide even when the backend ignores the
+effort. A finished solution is appended to the job's store at once (keyed by a hash of the
+model, messages, sampling parameters and TIR settings): a killed job redoes only the solutions
+that were in flight, and a rebuild reuses every stored one without starting a server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+
+from mathforge.errors import ConfigError, InferenceError
+from mathforge.funnel import StepStats, write_step
+from mathforge.ids import canonical_json, sha256_hex, shard_of
+from mathforge.inference.client import SamplingParams
+from mathforge.inference.endpoints import InferenceTarget, model_identity, open_target, server_spec
+from mathforge.inference.generation import make_client
+from mathforge.inference.store import RequestStore
+from mathforge.io import read_records
+from mathforge.problems.schema import PROVENANCE
+from mathforge.prompts import Prompt, load_prompt
+from mathforge.sandbox.remote import open_sandbox
+from mathforge.solutions.code_tags import load_code_tags
+from mathforge.solutions.schema import SOLUTIONS_SCHEMA
+from mathforge.solutions.tir import SolutionTask, TIRSettings, generate_solution
+from mathforge.text import last_boxed
+
+log = logging.getLogger(__name__)
+
+MODES = ("tir", "plain")
+
+
+def effort_params(params: SamplingParams, effort: str, via: str) -> SamplingParams:
+    """Sampling parameters that carry the reasoning effort the way the backend takes it."""
+    if via == "chat_template_kwargs":
+        kwargs = {**(params.chat_template_kwargs or {}), "reasoning_effort": effort}
+        return dataclasses.replace(params, chat_template_kwargs=kwargs)
+    if via == "request":  # vLLM and OpenAI take `reasoning_effort` as a top-level field
+        return dataclasses.replace(
+            params, extra_body={**(params.extra_body or {}), "reasoning_effort": effort}
+        )
+    return params
+
+
+def build_tasks(rows: list[dict], cfg: dict) -> list[tuple[dict, dict, SolutionTask]]:
+    """(problem row, row metadata, task) for every solution of `rows`."""
+    stage = cfg["solutions"]
+    model_id = model_identity(cfg["inference"])
+    prompts = {mode: load_prompt(cfg["prompts_dir"], stage["prompts"][mode]) for mode in MODES}
+    tir = stage["tir"]
+    tags = load_code_tags(cfg["prompts_dir"], tir["code_tags"])
+    settings = TIRSettings(
+        tags=tags,
+        max_code_executions=tir["max_code_executions"],
+        timeout_s=cfg["sandbox"]["timeout_s"],
+        remaining_hint=tir["remaining_hint"],
+        transport=tir["transport"],
+    )
+    # What changes a TIR solution besides the request itself (part of its store key).
+    tir_identity = {
+        "tags": tags.hash,
+        "max_code_executions": settings.max_code_executions,
+        "timeout_s": settings.timeout_s,
+        "remaining_hint": settings.remaining_hint,
+        "transport": settings.transport,
+        "max_output_bytes": cfg["sandbox"]["max_output_bytes"],
+    }
+    base = SamplingParams.from_config(stage["sampling"])
+    counts = {"tir": stage["n_tir"], "plain": stage["n_plain"]}
+    out = []
+    for row in rows:
+        number = 0
+        for effort in stage["efforts"]:
+            for mode in MODES:
+                prompt: Prompt = prompts[mode]
+                instruction = prompt.effort_instruction(effort) if stage["effort_via"] == "prompt" else ""
+                messages = prompt.render(problem=row["problem"], effort_instruction=instruction)
+                for index in range(counts[mode]):
+                    seed = None if base.seed is None else base.seed + number
+                    number += 1
+                    params = effort_params(dataclasses.replace(base, seed=seed), effort, stage["effort_via"])
+                    identity = {"model": model_id, "messages": messages, **params.to_payload()}
+                    if mode == "tir":
+                        identity["tir"] = tir_identity
+                    key = sha256_hex(canonical_json(identity))
+                    task = SolutionTask(key, messages, params, settings if mode == "tir" else None)
+                    meta = {
+                        "mode": mode, "effort": effort, "sample_index": index, "seed": seed,
+                        "prompt_name": prompt.name, "prompt_hash": prompt.hash,
+                        "code_tags": f"{tags.name}@{tags.hash}" if mode == "tir" else None,
+                        "sampling": json.dumps(params.to_payload(), sort_keys=True),
+                    }  # fmt: skip
+                    out.append((row, meta, task))
+    return out
+
+
+def chat_template_renderer(cfg: dict) -> Callable[[list[dict]], str]:
+    """Render messages with the model's own chat template (the `completions` transport)."""
+    from transformers import AutoTokenizer  # heavy: only when this transport is chosen
+
+    path = cfg["solutions"]["tir"]["tokenizer"]
+    if not path:
+        if cfg["inference"]["backend"] == "openai":
+            raise ConfigError("solutions.tir.tokenizer is required for the completions transport with openai")
+        path = server_spec(cfg["inference"]).model
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    kwargs = cfg["solutions"]["sampling"].get("chat_template_kwargs") or {}
+
+    def render(messages: list[dict]) -> str:
+        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True, **kwargs)
+
+    return render
+
+
+async def _run_all(
+    pending: list[SolutionTask], target: InferenceTarget, cfg: dict, store: RequestStore,
+    render: Callable | None, counts: Counter,
+) -> None:  # fmt: skip
+    errors: list[str] = []
+    queue = iter(pending)
+    needs_sandbox = any(t.tir for t in pending)
+    sessions = asyncio.Semaphore(cfg["sandbox"]["max_sessions"])
+    last_log = [time.monotonic()]
+    async with (
+        make_client(target, cfg["inference"]) as client,
+        open_sandbox(cfg["sandbox"]) if needs_sandbox else contextlib.nullcontext() as sandbox,
+    ):
+
+        async def worker() -> None:
+            for task in queue:  # workers share one iterator: at most max_concurrent_requests at once
+                try:
+                    if task.tir is None:
+                        result = await generate_solution(client, task)
+                    else:
+                        async with sessions:
+                            result = await generate_solution(client, task, sandbox, render)
+                except InferenceError as exc:
+                    errors.append(str(exc))
+                    counts["failed"] += 1
+                    continue
+                store.add({**result.to_record(), "endpoint_kind": target.endpoint_kind})
+                counts["sent"] += 1
+                counts["completion_tokens"] += result.completion_tokens
+                if time.monotonic() - last_log[0] > 30:
+                    last_log[0] = time.monotonic()
+                    log.info("progress: %d/%d solutions done", counts["sent"], len(pending))
+
+        n_workers = max(1, min(cfg["inference"]["max_concurrent_requests"], len(pending)))
+        await asyncio.gather(*(worker() for _ in range(n_workers)))
+    if errors:
+        raise InferenceError(
+            f"{len(errors)} solution(s) failed after retries (finished ones are saved; rerun to "
+            f"resume). First error: {errors[0]}"
+        )
+
+
+def run_tasks(tasks: list[SolutionTask], cfg: dict, store: RequestStore) -> Counter:
+    """Generate every task not yet in `store`; the server and sandbox start only if one is missing."""
+    counts: Counter = Counter(total=len(tasks))
+    pending = list({t.key: t for t in tasks if t.key not in store}.values())
+    counts["cached"] = len(tasks) - len(pending)
+    started = time.monotonic()
+    if pending:
+        needs_render = cfg["solutions"]["tir"]["transport"] == "completions" and any(t.tir for t in pending)
+        render = chat_template_renderer(cfg) if needs_render else None
+        with open_target(cfg["inference"]) as target:
+            generating = time.monotonic()  # server start-up excluded from the generation rate
+            asyncio.run(_run_all(pending, target, cfg, store, render, counts))
+            counts["generation_seconds"] = round(time.monotonic() - generating, 3)
+    counts["seconds"] = round(time.monotonic() - started, 3)
+    return counts
+
+
+def solution_row(row: dict, meta: dict, record: dict) -> dict:
+    cells = record.get("code_cells") or []
+    return {
+        "problem_id": row["problem_id"],
+        "problem": row["problem"],
+        "expected_answer": row.get("expected_answer"),
+        **{name: row.get(name) for name, _ in PROVENANCE},
+        **meta,
+        "generation": record["generation"],
+        "predicted_answer": last_boxed(record["generation"]),
+        "finish_reason": record["finish_reason"],
+        "prompt_tokens": record["prompt_tokens"],
+        "completion_tokens": record["completion_tokens"],
+        "num_llm_calls": record["llm_calls"],
+        "num_code_executions": len(cells),
+        "code_cells": cells,
+        "sandbox_isolation": record.get("sandbox_isolation") or [],
+        "model": record.get("model"),
+        "endpoint_kind": record.get("endpoint_kind"),
+        "request_key": record["key"],
+        "latency_s": record.get("latency_s"),
+        "error": record.get("error"),
+    }
+
+
+def summarize(stats: StepStats, rows: list[dict], counts: Counter) -> None:
+    by_variant: dict[str, dict] = {}
+    for row in rows:
+        variant = by_variant.setdefault(f"{row['mode']}/{row['effort']}", Counter())
+        variant["solutions"] += 1
+        variant["with_answer"] += row["predicted_answer"] is not None
+        variant["completion_tokens"] += row["completion_tokens"] or 0
+        variant["code_executions"] += row["num_code_executions"]
+    cells = Counter(cell["status"] for row in rows for cell in row["code_cells"])
+    stats.extra.update(
+        {
+            "solutions_by_variant": {k: dict(v) for k, v in sorted(by_variant.items())},
+            "finish_reasons": dict(Counter(str(r["finish_reason"]) for r in rows)),
+            "code_cells": dict(cells),
+            "sessions_restarted": sum(any(c["restarted"] for c in r["code_cells"]) for r in rows),
+            "errors": sum(r["error"] is not None for r in rows),
+            "requests": dict(counts),
+        }
+    )
+
+
+def generate_solutions(
+    in_path: str, shard: int, cfg: dict, out_path: str, summary_path: str, store_path: str
+) -> StepStats:
+    n_shards = cfg["solutions"]["n_shards"]
+    problems = [r for r in read_records(in_path) if shard_of(r["problem_id"], n_shards) == shard]
+    tasks = build_tasks(problems, cfg)
+    with RequestStore(store_path) as store:
+        counts = run_tasks([task for _, _, task in tasks], cfg, store)
+        rows = [solution_row(row, meta, store.get(task.key)) for row, meta, task in tasks]
+    stats = StepStats(step="generate_solutions", n_in=len(problems), n_out=len(rows))
+    stats.extra.update({"shard": shard, "n_shards": n_shards})
+    summarize(stats, rows, counts)
+    rate = counts["completion_tokens"] / counts["generation_seconds"] if counts["generation_seconds"] else 0.0
+    log.info(
+        "shard %d/%d: %d problems, %d solutions (%d cached, %d generated: %d tokens in %.1fs, %.1f tok/s; "
+        "%.1fs with server start)",
+        shard, n_shards, len(problems), len(rows), counts["cached"], counts["sent"],
+        counts["completion_tokens"], counts["generation_seconds"], rate, counts["seconds"],
+    )  # fmt: skip
+    return write_step(stats, summary_path, (rows, SOLUTIONS_SCHEMA, out_path))

@@ -1,0 +1,153 @@
+"""One solution: plain (a single completion) or tool-integrated reasoning (TIR).
+
+TIR: generation stops at the end of a code block (the code tags' `code_end` is a stop string),
+the code runs in the solution's own sandbox session (state carries across its cells), the
+output is appended in the tags' output block, and generation continues from there, until the
+model finishes, the token budget is spent, or `max_code_executions` cells have run (after which
+`code_end` is no longer a stop string, so the model must finish without running code).
+
+The partial answer is continued in one of two ways (`transport`):
+- `chat`: the chat API with the partial answer as the last assistant message and vLLM's
+  `continue_final_message` (the model's own chat template stays on the server);
+- `completions`: the completions API on the prompt rendered here with the model's chat template
+  (needed for formats with special tokens in the generation, such as gpt-oss).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from mathforge.inference.client import CompletionResult, OpenAIClient, RequestRejected, SamplingParams
+from mathforge.solutions.code_tags import CodeTags
+
+
+@dataclass(frozen=True)
+class TIRSettings:
+    tags: CodeTags
+    max_code_executions: int = 100
+    timeout_s: float = 10.0
+    remaining_hint: bool = False
+    transport: str = "chat"  # chat | completions
+
+
+@dataclass
+class SolutionTask:
+    key: str
+    messages: list[dict]
+    params: SamplingParams  # max_tokens is the budget of the whole solution, over all its turns
+    tir: TIRSettings | None  # None: a plain solution
+
+
+@dataclass
+class SolutionResult:
+    key: str
+    generation: str = ""
+    finish_reason: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int = 0
+    llm_calls: int = 0
+    code_cells: list[dict] = field(default_factory=list)
+    sandbox_isolation: list[str] = field(default_factory=list)
+    model: str | None = None
+    latency_s: float = 0.0
+    error: str | None = None
+
+    def to_record(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def shown_output(output: str, error: str | None) -> str:
+    """What the model reads after a cell: its output, then the error (traceback) if any."""
+    if not error:
+        return output
+    if output and not output.endswith("\n"):
+        output += "\n"
+    return output + error.rstrip("\n")
+
+
+async def _continue(
+    client: OpenAIClient,
+    task: SolutionTask,
+    text: str,
+    params: SamplingParams,
+    render_prompt: Callable[[list[dict]], str] | None,
+) -> CompletionResult:
+    transport = task.tir.transport if task.tir else "chat"
+    if transport == "completions":
+        if render_prompt is None:
+            raise ValueError("the completions transport needs a chat-template renderer")
+        return await client.complete(render_prompt(task.messages) + text, params)
+    if not text:
+        return await client.chat(task.messages, params)
+    extra = {**(params.extra_body or {}), "continue_final_message": True, "add_generation_prompt": False}
+    return await client.chat(
+        [*task.messages, {"role": "assistant", "content": text}],
+        dataclasses.replace(params, extra_body=extra),
+    )
+
+
+async def generate_solution(
+    client: OpenAIClient,
+    task: SolutionTask,
+    sandbox=None,
+    render_prompt: Callable[[list[dict]], str] | None = None,
+) -> SolutionResult:
+    """Run one solution to the end. Final request rejections end it with `error` set (what was
+    generated so far is kept); transient failures that outlive the client's retries propagate."""
+    started = time.monotonic()
+    result = SolutionResult(task.key)
+    tir = task.tir
+    session = None
+    max_calls = 2 * tir.max_code_executions + 4 if tir else 1  # stops on fences that hold no code
+    try:
+        while result.llm_calls < max_calls:
+            budget = task.params.max_tokens - result.completion_tokens
+            if budget <= 0:
+                result.finish_reason = "length"
+                break
+            can_run = tir is not None and len(result.code_cells) < tir.max_code_executions
+            params = dataclasses.replace(task.params, max_tokens=budget)
+            if can_run:
+                params = dataclasses.replace(
+                    params,
+                    stop=(*params.stop, tir.tags.code_end),
+                    extra_body={**(params.extra_body or {}), "include_stop_str_in_output": True},
+                )
+            try:
+                reply = await _continue(client, task, result.generation, params, render_prompt)
+            except RequestRejected as exc:  # e.g. the prompt outgrew the context after a long output
+                result.error = str(exc)
+                result.finish_reason = "rejected"
+                break
+            result.llm_calls += 1
+            result.generation += reply.text
+            result.finish_reason = reply.finish_reason
+            result.completion_tokens += reply.completion_tokens or 0
+            result.prompt_tokens = reply.prompt_tokens
+            result.model = reply.model or result.model
+            if not can_run:
+                break
+            cell = tir.tags.find_cell(result.generation, reply.finish_reason)
+            if cell is None:
+                if reply.finish_reason == "stop" and reply.stop_reason == tir.tags.code_end:
+                    continue  # a fence closed that held no code to run (e.g. a ```text block)
+                break
+            code, result.generation = cell
+            if session is None:
+                session = await sandbox.open_session()
+                result.sandbox_isolation = sandbox.isolation(session)
+            ran = await sandbox.execute(session, code, tir.timeout_s)
+            result.code_cells.append({"code": code, **ran.to_dict()})
+            remaining = tir.max_code_executions - len(result.code_cells) if tir.remaining_hint else None
+            result.generation += tir.tags.render_output(shown_output(ran.output, ran.error), remaining)
+            result.finish_reason = None  # generation goes on after the output
+        else:
+            result.finish_reason = "max_calls"
+    finally:
+        if session is not None:
+            await sandbox.close_session(session)
+    result.latency_s = round(time.monotonic() - started, 4)
+    return result
