@@ -23,6 +23,8 @@ include: "rules/common.smk"
 include: "rules/problems.smk"
 include: "rules/decontam.smk"
 include: "rules/solutions.smk"
+include: "rules/answers.smk"
+include: "rules/sft.smk"
 
 
 rule all:
@@ -31,6 +33,7 @@ rule all:
         problem_targets(),
         decontam_targets(),
         solution_targets(),
+        sft_targets(),
 
 
 onsuccess:

@@ -42,8 +42,17 @@ def solution_prompts(wildcards):
     return [prompt_file(p) for p in config["solutions"]["prompts"].values()] + [prompt_file(f"code_tags/{tags}")]
 
 
+def expand_shards(pattern):
+    """`pattern` under results/<dataset>/ for every solutions shard."""
+    return [f"{P.results}/{pattern.format(shard=k)}" for k in range(config["solutions"]["n_shards"])]
+
+
 def solution_targets():
-    return [f"{P.results}/solutions/shard-{k}.parquet" for k in range(config["solutions"]["n_shards"])]
+    return expand_shards("solutions/shard-{shard}.parquet")
+
+
+def sft_targets():
+    return [*expand_shards("answers/majority/shard-{shard}.parquet"), f"{P.results}/sft/card.md"]
 
 
 def decontam_targets():

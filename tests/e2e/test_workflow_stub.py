@@ -120,6 +120,9 @@ def test_touching_one_input_reruns_only_what_depends_on_it(workdir):
         "merge_problems": 1,
         "decontaminate": 2,
         "generate_solutions": 2,
+        "judge_answers": 2,
+        "fill_majority_answer": 2,
+        "write_sft_shards": 1,
         "all": 1,
     }
     assert "se/raw.parquet" in dry.output and "forum/raw.parquet" not in dry.output
@@ -139,6 +142,9 @@ def test_changing_a_stage_parameter_reruns_that_stage_and_downstream(workdir):
         "merge_problems": 1,
         "decontaminate": 2,
         "generate_solutions": 2,
+        "judge_answers": 2,
+        "fill_majority_answer": 2,
+        "write_sft_shards": 1,
         "all": 1,
     }
 

@@ -188,6 +188,41 @@ def test_solutions_in_both_modes_with_code_run_in_the_sandbox(finished_run):
     assert all(r["num_code_executions"] == 0 for r in rows if r["mode"] == "plain")
 
 
+def test_majority_answers_and_sft_shards_hold_only_rejudged_correct_solutions(finished_run):
+    wd, _proc = finished_run
+    out = wd / "results" / "shared"
+    final = [
+        r
+        for k in range(2)
+        for r in pq.read_table(out / "answers" / "final_judged" / f"shard-{k}.parquet").to_pylist()
+    ]
+    majority = [
+        r
+        for k in range(2)
+        for r in pq.read_table(out / "answers" / "majority" / f"shard-{k}.parquet").to_pylist()
+    ]
+    assert {r["problem_id"] for r in majority} == {r["problem_id"] for r in final}
+    for problem in majority:
+        assert problem["answer_rule"] in {
+            "forum_agrees",
+            "no_forum_answer",
+            "forum_contradicted",
+            "no_reliable_answer",
+        }
+        assert (problem["expected_answer"] is None) == (problem["answer_rule"] == "no_reliable_answer")
+    correct = {r["request_key"] for r in final if r["judgement"] is True}
+    manifest = json.loads((out / "sft" / "manifest.json").read_text())
+    assert set(manifest["variants"]) == {
+        f"{e}_{t}_tool" for e in ("high", "medium", "low") for t in ("with", "without")
+    }
+    files = sorted((out / "sft" / "data").glob("*/*/shard-*.parquet"))
+    rows = [r for f in files for r in pq.read_table(f).to_pylist()]
+    assert rows and all(r["request_key"] in correct for r in rows)  # every SFT row passed the re-judge
+    assert all(r["messages"][-1]["role"] == "assistant" and r["messages"][-2]["role"] == "user" for r in rows)
+    card = (out / "sft" / "card.md").read_text()
+    assert "| decontaminate |" in card and "| write_sft_shards |" in card and "config hash" in card
+
+
 def test_server_was_shared_and_stopped(finished_run):
     wd, _proc = finished_run
     logs = sorted((wd / "logs" / "servers").glob("server-*.log"))

@@ -7,31 +7,41 @@ import re
 _BOXED = re.compile(r"\\(?:boxed|fbox)\s*")
 
 
+def _boxed_at(text: str, pos: int) -> str | None:
+    """The content of the box whose `\\boxed` ends at `pos` (braces matched), or None if unclosed."""
+    if pos < len(text) and text[pos] == "{":
+        depth, i = 0, pos
+        while i < len(text):
+            ch = text[i]
+            if ch == "\\":  # an escaped character (\{, \}, \\) never opens or closes
+                i += 2
+                continue
+            if ch == "{":
+                depth += 1
+            elif ch == "}":
+                depth -= 1
+                if depth == 0:
+                    return text[pos + 1 : i].strip()
+            i += 1
+        return None
+    word = re.match(r"[^\s$]+", text[pos:])
+    return word.group(0).strip() if word else None
+
+
+def all_boxed(text: str) -> list[str]:
+    """The contents of every closed `\\boxed{}` in `text`, in order."""
+    return [c for m in _BOXED.finditer(text) if (c := _boxed_at(text, m.end())) is not None]
+
+
 def last_boxed(text: str) -> str | None:
     """Content of the last `\\boxed{...}` (braces matched, nested ones included), or None.
 
     Also accepts the brace-less form `\\boxed 5`. An unclosed brace counts as no answer.
     """
     for match in reversed(list(_BOXED.finditer(text))):
-        pos = match.end()
-        if pos < len(text) and text[pos] == "{":
-            depth, i = 0, pos
-            while i < len(text):
-                ch = text[i]
-                if ch == "\\":  # an escaped character (\{, \}, \\) never opens or closes
-                    i += 2
-                    continue
-                if ch == "{":
-                    depth += 1
-                elif ch == "}":
-                    depth -= 1
-                    if depth == 0:
-                        return text[pos + 1 : i].strip()
-                i += 1
-            continue  # unclosed: try an earlier one
-        word = re.match(r"[^\s$]+", text[pos:])
-        if word:
-            return word.group(0).strip()
+        content = _boxed_at(text, match.end())
+        if content is not None:
+            return content
     return None
 
 

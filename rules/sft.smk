@@ -1,0 +1,30 @@
+# sft: re-judged solutions of every shard -> chat `messages` Parquet shards per variant and bucket + card.
+
+
+rule write_sft_shards:
+    input:
+        final_judged=expand_shards("answers/final_judged/shard-{shard}.parquet"),
+        majority=expand_shards("answers/majority/shard-{shard}.parquet"),
+        solution_summaries=expand_shards("solutions/shard-{shard}.summary.json"),
+        judge_summaries=expand_shards("answers/judged/shard-{shard}.summary.json"),
+        majority_summaries=expand_shards("answers/majority/shard-{shard}.summary.json"),
+        problem_summary=f"{P.results}/problems/summary.json",
+        decontam_summary=f"{P.results}/decontam/answers/summary.json",
+        prompts=solution_prompts,
+    output:
+        data=directory(f"{P.results}/sft/data"),
+        manifest=f"{P.results}/sft/manifest.json",
+        card=f"{P.results}/sft/card.md",
+    params:
+        sft=config["sft"],
+        difficulty=config["answers"]["difficulty"],
+    log:
+        f"{P.logs}/write_sft_shards.log",
+    benchmark:
+        f"{P.bench}/write_sft_shards.tsv"
+    resources:
+        **family_resources("cpu"),
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/write_sft_shards.py"

@@ -1,0 +1,14 @@
+"""Snakemake shim: vote, repair the expected answer and re-judge one shard (mathforge.answers.stages)."""
+
+from mathforge.answers.stages import majority_stage
+from mathforge.logs import job_logging
+
+with job_logging(snakemake.log[0]):
+    majority_stage(
+        snakemake.input.judged,
+        cfg=snakemake.config,
+        out_majority=snakemake.output.majority,
+        out_final=snakemake.output.final_judged,
+        summary_path=snakemake.output.summary,
+        store_path=snakemake.params.store,
+    )

@@ -1,0 +1,13 @@
+"""Snakemake shim: judge one shard of solutions against the forum answer (mathforge.answers.stages)."""
+
+from mathforge.answers.stages import judge_stage
+from mathforge.logs import job_logging
+
+with job_logging(snakemake.log[0]):
+    judge_stage(
+        snakemake.input.solutions,
+        cfg=snakemake.config,
+        out_path=snakemake.output.judged,
+        summary_path=snakemake.output.summary,
+        store_path=snakemake.params.store,
+    )

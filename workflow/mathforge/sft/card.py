@@ -1,0 +1,169 @@
+"""The dataset card (Markdown): counts at every stage, the variants, the solve-rate histogram, and
+the config hash, drawn from the stage summaries alone."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from mathforge.answers.stages import solve_rate_histogram
+from mathforge.funnel import StepStats
+from mathforge.ids import canonical_json, sha256_hex
+from mathforge.inference.endpoints import model_identity
+from mathforge.io import write_text
+
+
+def _load(paths: list[str]) -> list[dict]:
+    out = []
+    for path in paths:
+        with open(path) as fh:
+            out.append(json.load(fh))
+    return out
+
+
+def _sum(summaries: list[dict], key: str) -> Counter:
+    total: Counter = Counter()
+    for s in summaries:
+        value = s.get(key) or {}
+        total.update(value if isinstance(value, dict) else {})
+    return total
+
+
+def _reasons(counter: Counter | dict) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in sorted(counter.items()) if v) or "none"
+
+
+def funnel_rows(summaries: dict[str, list[str]], stats: StepStats) -> list[tuple[str, str, str, str]]:
+    rows = []
+    for problems in _load(summaries.get("problems", [])):
+        for step in ("ingest", "extract_problems", "classify_problems", "extract_answers"):
+            s = problems["funnel"].get(step)
+            if s:
+                rows.append((step, str(s["n_in"]), str(s["n_out"]), _reasons(s["dropped"])))
+    for decontam in _load(summaries.get("decontam", [])):
+        rows.append(
+            ("decontaminate", str(decontam["n_in"]), str(decontam["n_out"]), _reasons(decontam["removed"]))
+        )
+    solutions = _load(summaries.get("solutions", []))
+    if solutions:
+        rows.append(
+            (
+                "generate_solutions",
+                f"{sum(s['n_in'] for s in solutions)} problems",
+                f"{sum(s['n_out'] for s in solutions)} solutions",
+                f"finish: {_reasons(_sum(solutions, 'finish_reasons'))}",
+            )
+        )
+    judged = _load(summaries.get("judge", []))
+    if judged:
+        rows.append(
+            (
+                "judge_answers (forum answer)",
+                str(sum(s["n_in"] for s in judged)),
+                str(sum(s["n_out"] for s in judged)),
+                f"judgement: {_reasons(_sum(judged, 'judgement'))}; "
+                f"method: {_reasons(_sum(judged, 'judge_method'))}",
+            )
+        )
+    majority = _load(summaries.get("majority", []))
+    if majority:
+        rows.append(
+            (
+                "fill_majority_answer",
+                f"{sum(s['n_in'] for s in majority)} problems",
+                f"{sum(s['n_out'] for s in majority)} problems",
+                f"{_reasons(_sum(majority, 'dropped'))}; "
+                f"answer rule: {_reasons(_sum(majority, 'answer_rule'))}",
+            )
+        )
+        rows.append(
+            (
+                "re-judge (final answer)",
+                f"{sum(s['solutions'] for s in majority)} solutions",
+                f"{sum(s['correct_solutions'] for s in majority)} correct",
+                f"judgement: {_reasons(_sum(majority, 'judgement'))}",
+            )
+        )
+    rows.append(("write_sft_shards", str(stats.n_in), str(stats.n_out), _reasons(stats.dropped)))
+    return rows
+
+
+def write_card(
+    path: str,
+    cfg: dict,
+    stats: StepStats,
+    manifest: dict,
+    problems: dict[str, dict],
+    summaries: dict[str, list[str]],
+) -> None:
+    config_hash = sha256_hex(canonical_json(cfg))[:16]
+    rates = [p["solve_rate"] for p in problems.values() if p["expected_answer"] is not None]
+    lines = [
+        f"# {cfg['dataset']}: math reasoning SFT data",
+        "",
+        "Made by mathforge from forum threads: problems extracted and classified, decontaminated "
+        "against public benchmarks, solved with and without a Python tool at several reasoning "
+        "efforts, answers judged, voted and repaired, and only solutions that match the final "
+        "answer kept.",
+        "",
+        f"- config hash: `{config_hash}`",
+        f"- model: `{model_identity(cfg['inference'])}`",
+        f"- efforts: {', '.join(cfg['solutions']['efforts'])}; solutions per problem and effort: "
+        f"{cfg['solutions']['n_tir']} with the tool + {cfg['solutions']['n_plain']} without",
+        f"- TIR format in `messages`: {cfg['sft']['tir_format']}",
+        "",
+        "## Funnel",
+        "",
+        "| step | in | out | dropped / notes |",
+        "|---|---|---|---|",
+        *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in funnel_rows(summaries, stats)],
+        "",
+        "## Variants",
+        "",
+        "| variant | rows | buckets (rows) | shards | why empty / dropped |",
+        "|---|---|---|---|---|",
+    ]
+    for variant, counts in stats.extra["variants"].items():
+        buckets = manifest.get(variant, {})
+        rows = sum(b["rows"] for b in buckets.values())
+        effort = variant.split("_", 1)[0]
+        drops = {k.split(":", 1)[1]: v for k, v in counts.items() if k.startswith("dropped:")}
+        if effort not in cfg["solutions"]["efforts"]:
+            why = "effort not generated (solutions.efforts)"
+        elif ("with_tool" in variant and not cfg["solutions"]["n_tir"]) or (
+            "without_tool" in variant and not cfg["solutions"]["n_plain"]
+        ):
+            why = "no solutions of this mode (solutions.n_tir / n_plain)"
+        else:
+            why = _reasons(drops)
+        per_bucket = ", ".join(f"{b} ({v['rows']})" for b, v in sorted(buckets.items())) or "-"
+        files = sum(len(v["files"]) for v in buckets.values())
+        lines.append(f"| {variant} | {rows} | {per_bucket} | {files} | {why} |")
+    lines += [
+        "",
+        "## Solve rates",
+        "",
+        "Problems with a final answer by the share of their solutions that match it "
+        f"(kept for SFT: {cfg['answers']['difficulty']['min_solve_rate']} to "
+        f"{cfg['answers']['difficulty']['max_solve_rate']}).",
+        "",
+        "| solve rate | problems |",
+        "|---|---|",
+        *[f"| {b} | {n} |" for b, n in solve_rate_histogram(rates).items()],
+        "",
+        "## Loading",
+        "",
+        "```python",
+        "import pandas as pd",
+        "df = pd.read_parquet('data/high_with_tool')  # one variant, all buckets",
+        "from datasets import load_dataset",
+        "ds = load_dataset('parquet', data_files='data/*/*/shard-*.parquet', split='train')",
+        "```",
+        "",
+        "Columns: `messages` (system/user/assistant chat turns; with `tool_calls` / `tool` turns when "
+        "the TIR format is tool_calls), `problem`, `expected_answer`, `generation`, `variant`, "
+        "`reasoning_effort`, `tool`, `num_tokens` (generated tokens), `bucket`, `solve_rate`, "
+        "`answer_rule`, `source`, `license`, `model`, `seed`, `request_key`.",
+        "",
+    ]
+    write_text("\n".join(lines), path)

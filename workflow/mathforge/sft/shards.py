@@ -1,0 +1,193 @@
+"""write_sft_shards: re-judged solutions -> filtered chat `messages` in Parquet shards, plus a card.
+
+Six variants (effort high/medium/low x with/without the Python tool), each optionally split
+into length buckets (by generated tokens; training long contexts is faster when sequences of
+similar length are batched together), each bucket in shards of at most `shard_rows` rows:
+`<out_dir>/<variant>/<bucket>/shard-00000.parquet`. The whole directory is written next to its
+final place and renamed into it, so a failed job leaves no half-written dataset.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mathforge.funnel import StepStats
+from mathforge.io import read_records, write_json
+from mathforge.prompts import load_prompt
+from mathforge.sft.card import write_card
+from mathforge.sft.filters import drop_reason, trim_after_answer
+from mathforge.sft.messages import prompt_messages, solution_messages
+from mathforge.solutions.code_tags import load_code_tags
+
+log = logging.getLogger(__name__)
+
+EFFORTS = ("high", "medium", "low")
+TOOL_CALL = pa.struct(
+    [
+        ("id", pa.string()),
+        ("type", pa.string()),
+        ("function", pa.struct([("name", pa.string()), ("arguments", pa.string())])),
+    ]
+)
+MESSAGE = pa.struct(
+    [
+        ("role", pa.string()),
+        ("content", pa.string()),
+        ("tool_calls", pa.list_(TOOL_CALL)),
+        ("tool_call_id", pa.string()),
+    ]
+)
+SFT_SCHEMA = pa.schema(
+    [
+        ("messages", pa.list_(MESSAGE)),
+        ("problem_id", pa.string()),
+        ("problem", pa.string()),
+        ("expected_answer", pa.string()),
+        ("generation", pa.string()),
+        ("variant", pa.string()),
+        ("reasoning_effort", pa.string()),
+        ("tool", pa.bool_()),
+        ("num_tokens", pa.int64()),
+        ("bucket", pa.string()),
+        ("solve_rate", pa.float64()),
+        ("answer_rule", pa.string()),
+        ("source", pa.string()),
+        ("license", pa.string()),
+        ("model", pa.string()),
+        ("seed", pa.int64()),
+        ("request_key", pa.string()),
+    ]
+)
+
+
+def variant_name(effort: str, tool: bool) -> str:
+    return f"{effort}_{'with' if tool else 'without'}_tool"
+
+
+def bucket_name(tokens: int, bounds: list[int]) -> str:
+    if not bounds:
+        return "all"
+    for bound in sorted(bounds):
+        if tokens <= bound:
+            return f"le{bound}"
+    return f"gt{max(bounds)}"
+
+
+def _dedup_key(row: dict) -> tuple[str, str]:
+    return row["problem_id"], " ".join(row["generation"].split())
+
+
+def build_rows(solutions: list[dict], problems: dict[str, dict], cfg: dict) -> tuple[list[dict], StepStats]:
+    sft = cfg["sft"]
+    stats = StepStats(step="write_sft_shards", n_in=len(solutions))
+    per_variant: dict[str, Counter] = defaultdict(Counter)
+    prompts, tags = {}, {}
+    seen: set[tuple[str, str]] = set()
+    rows = []
+    for sol in solutions:
+        problem = problems[sol["problem_id"]]
+        sol = {**sol, "difficulty_ok": problem["difficulty_ok"], "solve_rate": problem["solve_rate"]}
+        variant = variant_name(sol["effort"], sol["mode"] == "tir")
+        reason = drop_reason(sol, sft)
+        if reason is None and sft["trim_after_answer"]:
+            sol["generation"] = trim_after_answer(sol["generation"])
+        if reason is None and sft["dedup"]:
+            key = _dedup_key(sol)
+            reason = "duplicate" if key in seen else None
+            seen.add(key)
+        if reason is not None:
+            stats.drop(reason)
+            per_variant[variant][f"dropped:{reason}"] += 1
+            continue
+        if sol["prompt_name"] not in prompts:
+            prompts[sol["prompt_name"]] = load_prompt(cfg["prompts_dir"], sol["prompt_name"])
+        prompt = prompts[sol["prompt_name"]]
+        instruction = (
+            prompt.effort_instruction(sol["effort"]) if cfg["solutions"]["effort_via"] == "prompt" else ""
+        )
+        code_tags = None
+        if sol["mode"] == "tir":
+            name = sol["code_tags"].split("@", 1)[0]
+            code_tags = tags.setdefault(name, load_code_tags(cfg["prompts_dir"], name))
+        messages = solution_messages(
+            prompt_messages(prompt, sol["problem"], instruction, sft["system_prompt"]),
+            sol["generation"],
+            code_tags,
+            sft["tir_format"],
+        )
+        tokens = sol["completion_tokens"] or 0
+        rows.append(
+            {
+                "messages": messages,
+                "problem_id": sol["problem_id"],
+                "problem": sol["problem"],
+                "expected_answer": sol["expected_answer"],
+                "generation": sol["generation"],
+                "variant": variant,
+                "reasoning_effort": sol["effort"],
+                "tool": sol["mode"] == "tir",
+                "num_tokens": tokens,
+                "bucket": bucket_name(tokens, sft["length_buckets"]),
+                "solve_rate": sol["solve_rate"],
+                "answer_rule": sol["answer_rule"],
+                "source": sol["source"],
+                "license": sol["license"],
+                "model": sol["model"],
+                "seed": sol["seed"],
+                "request_key": sol["request_key"],
+            }
+        )
+        per_variant[variant]["rows"] += 1
+    stats.n_out = len(rows)
+    stats.extra["variants"] = {
+        variant_name(e, t): dict(per_variant.get(variant_name(e, t), {}))
+        for e in EFFORTS
+        for t in (True, False)
+    }
+    return rows, stats
+
+
+def write_shards(rows: list[dict], out_dir: str | os.PathLike, shard_rows: int) -> dict:
+    """Write `rows` as <variant>/<bucket>/shard-NNNNN.parquet under `out_dir`, atomically; the manifest."""
+    final = Path(out_dir)
+    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for row in sorted(rows, key=lambda r: (r["variant"], r["bucket"], r["problem_id"], r["seed"])):
+        groups[(row["variant"], row["bucket"])].append(row)
+    manifest: dict[str, dict] = {}
+    for (variant, bucket), group in sorted(groups.items()):
+        files = []
+        for start in range(0, len(group), shard_rows):
+            path = tmp / variant / bucket / f"shard-{start // shard_rows:05d}.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(pa.Table.from_pylist(group[start : start + shard_rows], schema=SFT_SCHEMA), path)
+            files.append(str(path.relative_to(tmp)))
+        manifest.setdefault(variant, {})[bucket] = {"rows": len(group), "files": files}
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)
+    return manifest
+
+
+def write_sft_shards(
+    final_judged: list[str], majority: list[str], summaries: dict[str, list[str]], cfg: dict,
+    out_dir: str, manifest_path: str, card_path: str,
+) -> StepStats:  # fmt: skip
+    solutions = [r for path in final_judged for r in read_records(path)]
+    problems = {p["problem_id"]: p for path in majority for p in read_records(path)}
+    rows, stats = build_rows(solutions, problems, cfg)
+    manifest = write_shards(rows, out_dir, cfg["sft"]["shard_rows"])
+    for variant in stats.extra["variants"]:
+        manifest.setdefault(variant, {})
+    write_json({"variants": manifest, "stats": stats.to_dict()}, manifest_path)
+    write_card(card_path, cfg, stats, manifest, problems, summaries)
+    log.info(stats.summary())
+    return stats
