@@ -25,6 +25,7 @@ include: "rules/decontam.smk"
 include: "rules/solutions.smk"
 include: "rules/answers.smk"
 include: "rules/sft.smk"
+include: "rules/formal.smk"
 
 
 rule all:
@@ -34,6 +35,7 @@ rule all:
         decontam_targets(),
         solution_targets(),
         sft_targets(),
+        formal_targets(),
 
 
 onsuccess:

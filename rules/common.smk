@@ -55,6 +55,14 @@ def sft_targets():
     return [*expand_shards("answers/majority/shard-{shard}.parquet"), f"{P.results}/sft/card.md"]
 
 
+def formal_prompts(wildcards):
+    return [prompt_file(p) for p in config["formal"]["prompts"].values()]
+
+
+def formal_targets():
+    return [f"{P.results}/formal/shard-{k}.parquet" for k in range(config["formal"]["n_shards"])]
+
+
 def decontam_targets():
     return [f"{P.results}/decontam/{t}/{f}" for t in ("answers", "proofs") for f in ("set.parquet", "summary.json")]
 

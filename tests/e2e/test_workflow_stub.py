@@ -13,7 +13,7 @@ import time
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from conftest import REPO, planned_jobs, run_snakemake
+from conftest import PRELUDE_LEAN, REPO, SMALL_FORMAL, planned_jobs, run_snakemake
 
 pytestmark = pytest.mark.e2e
 
@@ -63,6 +63,8 @@ def workdir(tmp_path, stub_server):
             "openai": {"base_urls": [server.base_url], "api_key_env": None},
         },
         "solutions": {"n_shards": 2, "n_tir": 1, "n_plain": 1, "efforts": ["low"]},
+        "lean": PRELUDE_LEAN,
+        "formal": SMALL_FORMAL,
         "sandbox": {"prestart": 1},
     }
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
@@ -123,6 +125,7 @@ def test_touching_one_input_reruns_only_what_depends_on_it(workdir):
         "judge_answers": 2,
         "fill_majority_answer": 2,
         "write_sft_shards": 1,
+        "autoformalize": 1,
         "all": 1,
     }
     assert "se/raw.parquet" in dry.output and "forum/raw.parquet" not in dry.output
@@ -145,6 +148,7 @@ def test_changing_a_stage_parameter_reruns_that_stage_and_downstream(workdir):
         "judge_answers": 2,
         "fill_majority_answer": 2,
         "write_sft_shards": 1,
+        "autoformalize": 1,
         "all": 1,
     }
 

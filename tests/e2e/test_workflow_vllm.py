@@ -13,7 +13,7 @@ from xml.etree import ElementTree
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from conftest import SHARED, run_snakemake
+from conftest import PRELUDE_LEAN, SHARED, SMALL_FORMAL, run_snakemake
 
 from mathforge.inference.embedded_model import SERVED_NAME
 from mathforge.inference.processes import is_alive
@@ -95,6 +95,8 @@ def finished_run(tmp_path_factory):
             "tir": {"max_code_executions": 3},
         },
         "sandbox": {"max_sessions": 16, "prestart": 2},
+        "lean": PRELUDE_LEAN,
+        "formal": SMALL_FORMAL,
     }
     (wd / "config.yaml").write_text(yaml.safe_dump(config))
     proc = run_snakemake(wd, wd / "config.yaml", timeout=1500)
@@ -221,6 +223,22 @@ def test_majority_answers_and_sft_shards_hold_only_rejudged_correct_solutions(fi
     assert all(r["messages"][-1]["role"] == "assistant" and r["messages"][-2]["role"] == "user" for r in rows)
     card = (out / "sft" / "card.md").read_text()
     assert "| decontaminate |" in card and "| write_sft_shards |" in card and "config hash" in card
+
+
+def test_proof_problems_get_formalization_attempts_checked_by_real_lean(finished_run):
+    wd, _proc = finished_run
+    out = wd / "results" / "shared"
+    proofs = {r["problem_id"] for r in pq.read_table(out / "decontam" / "proofs" / "set.parquet").to_pylist()}
+    rows = pq.read_table(out / "formal" / "shard-0.parquet").to_pylist()
+    assert {r["problem_id"] for r in rows} == proofs
+    for row in rows:
+        assert 1 <= row["num_turns"] <= 2 and row["lean_header"] == PRELUDE_LEAN["header"]
+        assert (row["formal_statement"] is not None) == (row["status"] == "accepted")
+        for turn in row["turns"]:
+            if turn["statement"] is not None and turn["outcome"] != "placeholder":
+                assert turn["lean_status"] in {"ok", "error", "rejected", "timeout"}  # Lean really ran
+    summary = json.loads((out / "formal" / "shard-0.summary.json").read_text())
+    assert summary["n_in"] == len(proofs) and sum(summary["turn_outcomes"].values()) >= len(proofs)
 
 
 def test_server_was_shared_and_stopped(finished_run):

@@ -76,14 +76,19 @@ def _fill(template: str, values: dict) -> str:
     return _PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), "")), template)
 
 
-def load_prompt(prompts_dir: str | Path, name: str) -> Prompt:
-    path = Path(prompts_dir) / f"{name}.yaml"
+def read_yaml_file(path: Path, what: str):
+    """The parsed YAML at `path` (a prompt-like data file); ConfigError naming it if missing or broken."""
     if not path.exists():
-        raise ConfigError(f"prompt {name!r} not found: expected {path}")
+        raise ConfigError(f"{what} not found: expected {path}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+
+
+def load_prompt(prompts_dir: str | Path, name: str) -> Prompt:
+    path = Path(prompts_dir) / f"{name}.yaml"
+    data = read_yaml_file(path, f"prompt {name!r}")
     if not isinstance(data, dict) or not isinstance(data.get("user"), str):
         raise ConfigError(f"{path}: expected a mapping with a string 'user' template")
     labels = data.get("labels")

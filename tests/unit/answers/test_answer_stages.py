@@ -7,6 +7,7 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import openai_inference_config
 
 from mathforge.answers.judge import parse_judgement
 from mathforge.answers.schema import FINAL_JUDGED_SCHEMA, JUDGED_SCHEMA, MAJORITY_SCHEMA
@@ -53,15 +54,7 @@ SCRIPT = {
 @pytest.fixture
 def env(tmp_path, stub_server):
     stub = stub_server(SCRIPT)
-    cfg = validate_config(
-        {
-            "inference": {
-                "backend": "openai",
-                "model": "stub",
-                "openai": {"base_urls": [stub.base_url], "api_key_env": None},
-            }
-        }
-    )
+    cfg = validate_config({"inference": openai_inference_config(stub.base_url)})
     write_parquet(pa.Table.from_pylist(SOLUTIONS, schema=SOLUTIONS_SCHEMA), tmp_path / "solutions.parquet")
     return cfg, stub, tmp_path
 

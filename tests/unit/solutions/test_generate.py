@@ -7,6 +7,7 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import openai_inference_config
 
 from mathforge.config import validate_config
 from mathforge.ids import shard_of
@@ -39,7 +40,7 @@ def env(tmp_path, stub_server):
     stub = stub_server(script())
     cfg = validate_config(
         {
-            "inference": {"backend": "openai", "model": "stub", "openai": {"base_urls": [stub.base_url], "api_key_env": None}},
+            "inference": openai_inference_config(stub.base_url),
             "solutions": {"n_shards": 3, "n_tir": 2, "n_plain": 1, "efforts": ["high", "low"],
                           "sampling": {"max_tokens": 256, "seed": 100}},
             "sandbox": {"max_sessions": 4, "prestart": 1},

@@ -64,7 +64,10 @@ class CompileResult:
 
 
 class LeanFileBackend:
-    """Compile each source as its own file with `command + ["--json", file]`."""
+    """Compile each source as its own file with `command + ["--json", file]`.
+
+    Every backend offers `check(header, body)`; this one compiles header, a blank line and body
+    as one file (message positions count from the header's first line)."""
 
     def __init__(
         self, command: list[str], cwd: str | None = None, timeout_s: float = 60.0, memory_mb: int = 8192
@@ -77,6 +80,9 @@ class LeanFileBackend:
     def _limits(self) -> None:
         limit = self.memory_mb * 2**20
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    def check(self, header: str, body: str) -> CompileResult:
+        return self.compile(assemble(header, body))
 
     def compile(self, source: str) -> CompileResult:
         with tempfile.TemporaryDirectory(prefix="mathforge-lean-") as tmp:
@@ -110,6 +116,10 @@ class LeanFileBackend:
         return CompileResult(messages, proc.returncode, timed_out, seconds, other + stderr.splitlines())
 
 
+def assemble(header: str, body: str) -> str:
+    return f"{header.rstrip()}\n\n{body.strip()}\n"
+
+
 def _verdict_from(result: CompileResult, source: str) -> LeanVerdict | None:
     """The verdict when compilation itself failed (infra, timeout, errors, crash), else None."""
     if result.infra_error:
@@ -129,16 +139,14 @@ def _verdict_from(result: CompileResult, source: str) -> LeanVerdict | None:
     return None
 
 
-def check_statement(
-    backend: LeanFileBackend, header: str, statement: str, denylist=DEFAULT_DENYLIST
-) -> LeanVerdict:
+def check_statement(backend, header: str, statement: str, denylist=DEFAULT_DENYLIST) -> LeanVerdict:
     """A formal statement: must compile; `sorry` (as its proof) is allowed."""
     body = strip_comments(statement)
     denied = [t for t in denied_constructs(body, denylist) if t not in ("sorry", "admit", "sorryAx")]
     if denied:
         return LeanVerdict("rejected", reason=f"denied construct(s): {', '.join(denied)}", source=body)
-    source = f"{header.rstrip()}\n\n{body.strip()}\n"
-    result = backend.compile(source)
+    source = assemble(header, body)
+    result = backend.check(header, body)
     failed = _verdict_from(result, source)
     if failed is not None:
         return failed
@@ -146,7 +154,7 @@ def check_statement(
 
 
 def check_proof(
-    backend: LeanFileBackend,
+    backend,
     header: str,
     statement: str,
     proof: str,
@@ -164,8 +172,9 @@ def check_proof(
     if denied:
         status = "has_sorry" if set(denied) <= {"sorry", "admit", "sorryAx"} else "rejected"
         return LeanVerdict(status, reason=f"denied construct(s): {', '.join(denied)}", source=stitched)
-    source = f"{header.rstrip()}\n\n{stitched.strip()}\n\n#print axioms {name}\n"
-    result = backend.compile(source)
+    body = f"{stitched.strip()}\n\n#print axioms {name}"
+    source = assemble(header, body)
+    result = backend.check(header, body)
     failed = _verdict_from(result, source)
     if failed is not None:
         return failed

@@ -7,10 +7,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from mathforge.errors import ConfigError
 from mathforge.ids import canonical_json, sha256_hex
+from mathforge.prompts import read_yaml_file
 
 _REQUIRED = ("code_begin", "code_end", "output_begin", "output_end")
 
@@ -75,12 +74,7 @@ class CodeTags:
 
 def load_code_tags(prompts_dir: str | Path, name: str) -> CodeTags:
     path = Path(prompts_dir) / "code_tags" / f"{name}.yaml"
-    if not path.exists():
-        raise ConfigError(f"code tags {name!r} not found: expected {path}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+    data = read_yaml_file(path, f"code tags {name!r}")
     if not isinstance(data, dict) or any(not isinstance(data.get(k), str) or not data[k] for k in _REQUIRED):
         raise ConfigError(f"{path}: expected non-empty strings for {', '.join(_REQUIRED)}")
     fields = set(CodeTags.__dataclass_fields__) - {"name"}

@@ -1,0 +1,28 @@
+# formal: decontaminated proof problems -> Lean 4 statements (formalize, compile, backtranslate,
+# judge, refine). One job per shard.
+
+
+rule autoformalize:
+    input:
+        problems=f"{P.results}/decontam/proofs/set.parquet",
+        prompts=formal_prompts,
+    output:
+        formal=f"{P.results}/formal/shard-{{shard}}.parquet",
+        summary=f"{P.results}/formal/shard-{{shard}}.summary.json",
+    params:
+        formal=config["formal"],
+        lean=config["lean"],
+        model=model_identity(config["inference"]),
+        store=lambda wc: f"{P.cache}/autoformalize/shard-{wc.shard}.jsonl",
+    wildcard_constraints:
+        shard=r"\d+",
+    log:
+        f"{P.logs}/autoformalize/shard-{{shard}}.log",
+    benchmark:
+        f"{P.bench}/autoformalize/shard-{{shard}}.tsv"
+    resources:
+        **family_resources("llm"),
+    conda:
+        "../envs/vllm.yaml"
+    script:
+        "../scripts/autoformalize.py"

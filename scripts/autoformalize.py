@@ -1,0 +1,14 @@
+"""Snakemake shim: one shard of autoformalization (mathforge.formal.stage)."""
+
+from mathforge.formal.stage import autoformalize_stage
+from mathforge.logs import job_logging
+
+with job_logging(snakemake.log[0]):
+    autoformalize_stage(
+        snakemake.input.problems,
+        shard=int(snakemake.wildcards.shard),
+        cfg=snakemake.config,
+        out_path=snakemake.output.formal,
+        summary_path=snakemake.output.summary,
+        store_path=snakemake.params.store,
+    )

