@@ -83,7 +83,7 @@ def test_repl_and_kimina_backends_are_probed_before_use(tmp_path):
     cfg = validate_config({"lean": {"backend": "repl", "repl_command": [str(tmp_path / "no-repl")]}})
     with pytest.raises(ConfigError, match=r"no Lean 4 to check statements \(repl\)"):
         lean_backend(cfg)
-    with pytest.raises(ConfigError, match="lean.url is not set"):
+    with pytest.raises(ConfigError, match=r"lean\.url is not set"):
         lean_backend(validate_config({"lean": {"backend": "kimina"}}))
     with pytest.raises(ConfigError, match=r"\(kimina\).*127.0.0.1:9"):
         lean_backend(validate_config({"lean": {"backend": "kimina", "url": "http://127.0.0.1:9", "timeout_s": 2}}))
