@@ -86,4 +86,6 @@ def test_repl_and_kimina_backends_are_probed_before_use(tmp_path):
     with pytest.raises(ConfigError, match=r"lean\.url is not set"):
         lean_backend(validate_config({"lean": {"backend": "kimina"}}))
     with pytest.raises(ConfigError, match=r"\(kimina\).*127.0.0.1:9"):
-        lean_backend(validate_config({"lean": {"backend": "kimina", "url": "http://127.0.0.1:9", "timeout_s": 2}}))
+        lean_backend(
+            validate_config({"lean": {"backend": "kimina", "url": "http://127.0.0.1:9", "timeout_s": 2}})
+        )
