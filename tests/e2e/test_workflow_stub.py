@@ -17,6 +17,17 @@ from conftest import PRELUDE_LEAN, REPO, SMALL_FORMAL, planned_jobs, run_snakema
 
 pytestmark = pytest.mark.e2e
 
+# The jobs a change to problems.parquet reruns (with this file's 2 solution shards, 1 formal shard).
+DOWNSTREAM_OF_PROBLEMS = {
+    "decontaminate": 2,
+    "generate_solutions": 2,
+    "judge_answers": 2,
+    "fill_majority_answer": 2,
+    "write_sft_shards": 1,
+    "autoformalize": 1,
+    "all": 1,
+}
+
 SCRIPT = {
     "rules": [
         {"contains": "Forum post:\nProve", "reply": "Problem 1: Prove that $n^3-n$ is divisible by $6$."},
@@ -120,13 +131,7 @@ def test_touching_one_input_reruns_only_what_depends_on_it(workdir):
         "classify_problems": 1,
         "extract_answers": 1,
         "merge_problems": 1,
-        "decontaminate": 2,
-        "generate_solutions": 2,
-        "judge_answers": 2,
-        "fill_majority_answer": 2,
-        "write_sft_shards": 1,
-        "autoformalize": 1,
-        "all": 1,
+        **DOWNSTREAM_OF_PROBLEMS,
     }
     assert "se/raw.parquet" in dry.output and "forum/raw.parquet" not in dry.output
     run_snakemake(wd, wd / "config.yaml")
@@ -143,13 +148,7 @@ def test_changing_a_stage_parameter_reruns_that_stage_and_downstream(workdir):
     assert jobs == {
         "extract_answers": 4,
         "merge_problems": 1,
-        "decontaminate": 2,
-        "generate_solutions": 2,
-        "judge_answers": 2,
-        "fill_majority_answer": 2,
-        "write_sft_shards": 1,
-        "autoformalize": 1,
-        "all": 1,
+        **DOWNSTREAM_OF_PROBLEMS,
     }
 
 

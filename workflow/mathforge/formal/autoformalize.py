@@ -25,7 +25,7 @@ from mathforge.errors import InferenceError
 from mathforge.inference.client import SamplingParams
 from mathforge.inference.generation import Generator, make_request
 from mathforge.lean.source import strip_comments
-from mathforge.lean.verify import LeanVerdict
+from mathforge.lean.verify import LeanVerdict, body_line_offset
 from mathforge.prompts import load_prompt
 
 log = logging.getLogger(__name__)
@@ -55,18 +55,14 @@ def placeholder_definitions(statement: str) -> list[str]:
     return _PLACEHOLDER.findall(strip_comments(statement))
 
 
-def error_feedback(verdict: LeanVerdict, statement: str, max_errors: int) -> str:
+def error_feedback(verdict: LeanVerdict, header: str, statement: str, max_errors: int) -> str:
+    """The first compiler errors, each with its statement line and the span marked `<error>`."""
     lines = statement.splitlines()
+    offset = body_line_offset(header)  # positions count from the header's first line
     parts = []
     for message in verdict.errors[:max_errors]:
         where = ""
         if message.line is not None:
-            # header lines come first in the compiled file: point into the statement itself
-            offset = (
-                verdict.source.count("\n", 0, verdict.source.find(statement))
-                if statement in verdict.source
-                else 0
-            )
             row = min(message.line - offset, len(lines))  # "unexpected end of input" points past the end
             if row >= 1:
                 line = lines[row - 1]
@@ -127,10 +123,7 @@ class Autoformalizer:
         params = self.params
         if params.seed is not None:
             params = dataclasses.replace(params, seed=params.seed + turn)
-        if self.stage["effort_via"] == "chat_template_kwargs":
-            kwargs = {**(params.chat_template_kwargs or {}), "reasoning_effort": EFFORTS[task.effort]}
-            params = dataclasses.replace(params, chat_template_kwargs=kwargs)
-        return params
+        return params.with_reasoning_effort(EFFORTS[task.effort], self.stage["effort_via"])
 
     def _ask(self, conversations: list[list[dict]], params: list[SamplingParams]) -> list[dict]:
         requests = [
@@ -191,7 +184,9 @@ class Autoformalizer:
                     step.outcome = {"error": "compile_error", "timeout": "timeout"}.get(
                         verdict.status, "rejected"
                     )
-                    detail = error_feedback(verdict, step.statement, self.stage["max_errors_in_feedback"])
+                    detail = error_feedback(
+                        verdict, self.header, step.statement, self.stage["max_errors_in_feedback"]
+                    )
                     self._feedback(task, f"The statement does not compile:\n\n{detail}")
                     continue
                 compiled.append((task, step))

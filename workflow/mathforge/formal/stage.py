@@ -62,13 +62,18 @@ HINT = (
 )
 
 
+def _command(parts: list[str]) -> list[str]:
+    """A configured command; `python` means this interpreter (the venv that has mathforge)."""
+    return [sys.executable if part == "python" else part for part in parts]
+
+
 def lean_backend(cfg: dict):
     """The configured Lean backend, checked to work before any request is sent."""
     lean = cfg["lean"]
     cwd = lean["project_dir"] or str(REPO_ROOT / "lean")
     if lean["backend"] in ("repl", "kimina"):
         if lean["backend"] == "repl":
-            backend = LeanREPLPool(lean["repl_command"], cwd=cwd, workers=lean["workers"],
+            backend = LeanREPLPool(_command(lean["repl_command"]), cwd=cwd, workers=lean["workers"],
                                    timeout_s=lean["timeout_s"], memory_mb=lean["memory_mb"])  # fmt: skip
         else:
             if not lean["url"]:
@@ -79,7 +84,7 @@ def lean_backend(cfg: dict):
             raise ConfigError(f"no Lean 4 to check statements ({lean['backend']}): "
                               f"{probe.infra_error or 'timed out importing the header'}. {HINT}")  # fmt: skip
         return backend
-    command = [sys.executable if part == "python" else part for part in lean["command"]]
+    command = _command(lean["command"])
     try:
         probe = subprocess.run([*command, "--version"], cwd=cwd, capture_output=True, text=True, timeout=120)
     except (OSError, subprocess.TimeoutExpired) as exc:

@@ -11,6 +11,7 @@ down after a connection failure, so the client survives one server dying.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import random
 import time
@@ -51,6 +52,19 @@ class SamplingParams:
         if self.extra_body:
             payload.update(self.extra_body)
         return payload
+
+    def with_reasoning_effort(self, effort: str, via: str) -> SamplingParams:
+        """These parameters carrying `effort` the way the backend takes it: in the chat template's
+        kwargs (gpt-oss), as the request's top-level `reasoning_effort` (vLLM/OpenAI), or not at
+        all (`prompt` and `none`: the caller states it in the prompt, or nowhere)."""
+        if via == "chat_template_kwargs":
+            kwargs = {**(self.chat_template_kwargs or {}), "reasoning_effort": effort}
+            return dataclasses.replace(self, chat_template_kwargs=kwargs)
+        if via == "request":
+            return dataclasses.replace(
+                self, extra_body={**(self.extra_body or {}), "reasoning_effort": effort}
+            )
+        return self
 
     @classmethod
     def from_config(cls, cfg: dict, **overrides: Any) -> SamplingParams:

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 from mathforge.errors import InferenceError
@@ -33,8 +33,13 @@ class LLMRequest:
     params: SamplingParams
 
 
-def request_key(model_id: str, messages: list[dict], params: SamplingParams) -> str:
-    return sha256_hex(canonical_json({"model": model_id, "messages": messages, **params.to_payload()}))
+def request_key(
+    model_id: str, messages: list[dict], params: SamplingParams, extra: dict | None = None
+) -> str:
+    """The store key of a request; `extra` adds what else shapes the stored result (e.g. TIR settings)."""
+    return sha256_hex(
+        canonical_json({"model": model_id, "messages": messages, **params.to_payload(), **(extra or {})})
+    )
 
 
 def make_request(cfg: dict, messages: list[dict], params: SamplingParams) -> LLMRequest:
@@ -97,41 +102,63 @@ def make_client(target: InferenceTarget, cfg: dict) -> OpenAIClient:
     )
 
 
+async def run_concurrently(
+    items: list, n_workers: int, handle: Callable[[object], Awaitable[None]], what: str
+) -> list[str]:
+    """Await `handle(item)` for every item, at most `n_workers` at once (the workers share one
+    iterator). An InferenceError (a transient failure that outlived the retries) does not stop
+    the others: every item is tried and the error messages are returned, so everything that
+    finished has been stored before the caller gives up."""
+    queue: Iterator = iter(items)
+    errors: list[str] = []
+    done = 0
+    last_log = time.monotonic()
+
+    async def worker() -> None:
+        nonlocal done, last_log
+        for item in queue:
+            try:
+                await handle(item)
+            except InferenceError as exc:
+                errors.append(str(exc))
+                continue
+            done += 1
+            if time.monotonic() - last_log > 30:
+                last_log = time.monotonic()
+                log.info("progress: %d/%d %s done", done, len(items), what)
+
+    await asyncio.gather(*(worker() for _ in range(max(1, min(n_workers, len(items))))))
+    return errors
+
+
+def retries_exhausted(errors: list[str], what: str) -> InferenceError:
+    return InferenceError(
+        f"{len(errors)} {what}(s) failed after retries (finished ones are saved; rerun to resume). "
+        f"First error: {errors[0]}"
+    )
+
+
 async def _send_all(
     pending: list[LLMRequest], target: InferenceTarget, cfg: dict, store: RequestStore, stats: RunStats
 ) -> None:
     client = make_client(target, cfg)
-    queue: Iterator[LLMRequest] = iter(pending)
-    errors: list[str] = []
-    last_log = [time.monotonic()]
 
-    async def worker() -> None:
-        for request in queue:  # workers share one iterator: at most max_concurrent in flight
-            try:
-                result = await client.chat(request.messages, request.params)
-            except RequestRejected as exc:
-                store.add(_record(request.key, target, error=str(exc)))
-                stats.rejected += 1
-                continue
-            except InferenceError as exc:
-                errors.append(str(exc))
-                stats.failed += 1
-                continue
-            store.add(_record(request.key, target, result))
-            stats.sent += 1
-            stats.completion_tokens += result.completion_tokens or 0
-            if time.monotonic() - last_log[0] > 30:
-                last_log[0] = time.monotonic()
-                log.info("progress: %d/%d requests done", stats.sent + stats.rejected, len(pending))
+    async def send(request: LLMRequest) -> None:
+        try:
+            result = await client.chat(request.messages, request.params)
+        except RequestRejected as exc:
+            store.add(_record(request.key, target, error=str(exc)))
+            stats.rejected += 1
+            return
+        store.add(_record(request.key, target, result))
+        stats.sent += 1
+        stats.completion_tokens += result.completion_tokens or 0
 
     async with client:
-        n_workers = max(1, min(cfg["max_concurrent_requests"], len(pending)))
-        await asyncio.gather(*(worker() for _ in range(n_workers)))
+        errors = await run_concurrently(pending, cfg["max_concurrent_requests"], send, "request")
+    stats.failed += len(errors)
     if errors:
-        raise InferenceError(
-            f"{len(errors)} request(s) failed after retries (completed ones are saved; rerun to "
-            f"resume). First error: {errors[0]}"
-        )
+        raise retries_exhausted(errors, "request")
 
 
 class Generator:

@@ -38,6 +38,21 @@ class LeanMessage:
         return dict(self.__dict__)
 
 
+def message_from_dict(data: dict, line_offset: int = 0) -> LeanMessage:
+    """One message as `lean --json`, the REPL and Kimina all write it; `line_offset` moves
+    positions reported relative to a checked body to positions in the whole file."""
+    pos, end = data.get("pos") or {}, data.get("endPos") or {}
+    return LeanMessage(
+        severity=str(data.get("severity", "error")),
+        text=str(data.get("data", "")),
+        line=pos["line"] + line_offset if pos.get("line") is not None else None,
+        column=pos.get("column"),
+        end_line=end["line"] + line_offset if end.get("line") is not None else None,
+        end_column=end.get("column"),
+        kind=data.get("kind"),
+    )
+
+
 def parse_messages(stdout: str) -> tuple[list[LeanMessage], list[str]]:
     """(messages, lines that were not JSON messages)."""
     messages, other = [], []
@@ -52,18 +67,7 @@ def parse_messages(stdout: str) -> tuple[list[LeanMessage], list[str]]:
         if not isinstance(data, dict) or "severity" not in data:
             other.append(line)
             continue
-        pos, end = data.get("pos") or {}, data.get("endPos") or {}
-        messages.append(
-            LeanMessage(
-                severity=str(data["severity"]),
-                text=str(data.get("data", "")),
-                line=pos.get("line"),
-                column=pos.get("column"),
-                end_line=end.get("line"),
-                end_column=end.get("column"),
-                kind=data.get("kind"),
-            )
-        )
+        messages.append(message_from_dict(data))
     return messages, other
 
 

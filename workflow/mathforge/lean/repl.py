@@ -27,25 +27,12 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
-from mathforge.lean.messages import LeanMessage
-from mathforge.lean.verify import CompileResult
+from mathforge.lean.messages import LeanMessage, message_from_dict
+from mathforge.lean.verify import CompileResult, assemble, body_line_offset
 
 
 def _messages_from_repl(response: dict, line_offset: int) -> list[LeanMessage]:
-    out = []
-    for m in response.get("messages") or []:
-        pos, end = m.get("pos") or {}, m.get("endPos") or {}
-        out.append(
-            LeanMessage(
-                severity=str(m.get("severity", "error")),
-                text=str(m.get("data", "")),
-                line=pos["line"] + line_offset if "line" in pos else None,
-                column=pos.get("column"),
-                end_line=end["line"] + line_offset if "line" in end else None,
-                end_column=end.get("column"),
-                kind=m.get("kind"),
-            )
-        )
+    out = [message_from_dict(m, line_offset) for m in response.get("messages") or []]
     for s in response.get("sorries") or []:
         pos = s.get("pos") or {}
         out.append(
@@ -150,14 +137,15 @@ class LeanREPLPool:
                 slot = None
             if slot is None:
                 slot = self._spawn(header)
-            response = self._send(slot, {"cmd": body, "env": slot.env}, self.timeout_s)
+            response = self._send(slot, {"cmd": body.strip(), "env": slot.env}, self.timeout_s)
             seconds = time.monotonic() - started
             if response is None:  # timed out or died: replace the process, the check is a timeout
                 self._kill(slot)
                 slot, self.restarts = None, self.restarts + 1
                 return CompileResult([], None, True, seconds, ["REPL timed out or died"])
-            offset = header.count("\n") + 2  # the file backend puts a blank line between them
-            return CompileResult(_messages_from_repl(response, offset), 0, False, seconds, [])
+            return CompileResult(
+                _messages_from_repl(response, body_line_offset(header)), 0, False, seconds, []
+            )
         except (OSError, RuntimeError) as exc:
             slot = None
             return CompileResult([], None, False, time.monotonic() - started, [], infra_error=str(exc))
@@ -178,8 +166,11 @@ class KiminaBackend:
         self.url, self.timeout_s, self.api_key = url.rstrip("/"), timeout_s, api_key
 
     def check(self, header: str, body: str) -> CompileResult:
-        code = f"{header.rstrip()}\n\n{body.strip()}\n"
-        payload = {"snippets": [{"id": "0", "code": code}], "timeout": self.timeout_s, "reuse": True}
+        payload = {
+            "snippets": [{"id": "0", "code": assemble(header, body)}],
+            "timeout": self.timeout_s,
+            "reuse": True,
+        }
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"

@@ -117,7 +117,13 @@ class LeanFileBackend:
 
 
 def assemble(header: str, body: str) -> str:
+    """The file every backend checks: the header, a blank line, the body."""
     return f"{header.rstrip()}\n\n{body.strip()}\n"
+
+
+def body_line_offset(header: str) -> int:
+    """Line `k` of the body is line `k + body_line_offset(header)` of `assemble(header, body)`."""
+    return header.rstrip().count("\n") + 2
 
 
 def _verdict_from(result: CompileResult, source: str) -> LeanVerdict | None:

@@ -115,7 +115,9 @@ def build_rows(solutions: list[dict], problems: dict[str, dict], cfg: dict) -> t
         code_tags = None
         if sol["mode"] == "tir":
             name = sol["code_tags"].split("@", 1)[0]
-            code_tags = tags.setdefault(name, load_code_tags(cfg["prompts_dir"], name))
+            if name not in tags:
+                tags[name] = load_code_tags(cfg["prompts_dir"], name)
+            code_tags = tags[name]
         messages = solution_messages(
             prompt_messages(prompt, sol["problem"], instruction, sft["system_prompt"]),
             sol["generation"],

@@ -18,12 +18,12 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from mathforge.errors import ConfigError, InferenceError
+from mathforge.errors import ConfigError
 from mathforge.funnel import StepStats, write_step
-from mathforge.ids import canonical_json, sha256_hex, shard_of
+from mathforge.ids import shard_of
 from mathforge.inference.client import SamplingParams
 from mathforge.inference.endpoints import InferenceTarget, model_identity, open_target, server_spec
-from mathforge.inference.generation import make_client
+from mathforge.inference.generation import make_client, request_key, retries_exhausted, run_concurrently
 from mathforge.inference.store import RequestStore
 from mathforge.io import read_records
 from mathforge.problems.schema import PROVENANCE
@@ -37,18 +37,6 @@ from mathforge.text import last_boxed
 log = logging.getLogger(__name__)
 
 MODES = ("tir", "plain")
-
-
-def effort_params(params: SamplingParams, effort: str, via: str) -> SamplingParams:
-    """Sampling parameters that carry the reasoning effort the way the backend takes it."""
-    if via == "chat_template_kwargs":
-        kwargs = {**(params.chat_template_kwargs or {}), "reasoning_effort": effort}
-        return dataclasses.replace(params, chat_template_kwargs=kwargs)
-    if via == "request":  # vLLM and OpenAI take `reasoning_effort` as a top-level field
-        return dataclasses.replace(
-            params, extra_body={**(params.extra_body or {}), "reasoning_effort": effort}
-        )
-    return params
 
 
 def build_tasks(rows: list[dict], cfg: dict) -> list[tuple[dict, dict, SolutionTask]]:
@@ -87,11 +75,12 @@ def build_tasks(rows: list[dict], cfg: dict) -> list[tuple[dict, dict, SolutionT
                 for index in range(counts[mode]):
                     seed = None if base.seed is None else base.seed + number
                     number += 1
-                    params = effort_params(dataclasses.replace(base, seed=seed), effort, stage["effort_via"])
-                    identity = {"model": model_id, "messages": messages, **params.to_payload()}
-                    if mode == "tir":
-                        identity["tir"] = tir_identity
-                    key = sha256_hex(canonical_json(identity))
+                    params = dataclasses.replace(base, seed=seed).with_reasoning_effort(
+                        effort, stage["effort_via"]
+                    )
+                    key = request_key(
+                        model_id, messages, params, {"tir": tir_identity} if mode == "tir" else None
+                    )
                     task = SolutionTask(key, messages, params, settings if mode == "tir" else None)
                     meta = {
                         "mode": mode, "effort": effort, "sample_index": index, "seed": seed,
@@ -125,42 +114,28 @@ async def _run_all(
     pending: list[SolutionTask], target: InferenceTarget, cfg: dict, store: RequestStore,
     render: Callable | None, counts: Counter,
 ) -> None:  # fmt: skip
-    errors: list[str] = []
-    queue = iter(pending)
     needs_sandbox = any(t.tir for t in pending)
     sessions = asyncio.Semaphore(cfg["sandbox"]["max_sessions"])
-    last_log = [time.monotonic()]
     async with (
         make_client(target, cfg["inference"]) as client,
         open_sandbox(cfg["sandbox"]) if needs_sandbox else contextlib.nullcontext() as sandbox,
     ):
 
-        async def worker() -> None:
-            for task in queue:  # workers share one iterator: at most max_concurrent_requests at once
-                try:
-                    if task.tir is None:
-                        result = await generate_solution(client, task)
-                    else:
-                        async with sessions:
-                            result = await generate_solution(client, task, sandbox, render)
-                except InferenceError as exc:
-                    errors.append(str(exc))
-                    counts["failed"] += 1
-                    continue
-                store.add({**result.to_record(), "endpoint_kind": target.endpoint_kind})
-                counts["sent"] += 1
-                counts["completion_tokens"] += result.completion_tokens
-                if time.monotonic() - last_log[0] > 30:
-                    last_log[0] = time.monotonic()
-                    log.info("progress: %d/%d solutions done", counts["sent"], len(pending))
+        async def solve(task: SolutionTask) -> None:
+            if task.tir is None:
+                result = await generate_solution(client, task)
+            else:
+                async with sessions:
+                    result = await generate_solution(client, task, sandbox, render)
+            store.add({**result.to_record(), "endpoint_kind": target.endpoint_kind})
+            counts["sent"] += 1
+            counts["completion_tokens"] += result.completion_tokens
 
-        n_workers = max(1, min(cfg["inference"]["max_concurrent_requests"], len(pending)))
-        await asyncio.gather(*(worker() for _ in range(n_workers)))
-    if errors:
-        raise InferenceError(
-            f"{len(errors)} solution(s) failed after retries (finished ones are saved; rerun to "
-            f"resume). First error: {errors[0]}"
+        errors = await run_concurrently(
+            pending, cfg["inference"]["max_concurrent_requests"], solve, "solution"
         )
+    if errors:
+        raise retries_exhausted(errors, "solution")
 
 
 def run_tasks(tasks: list[SolutionTask], cfg: dict, store: RequestStore) -> Counter:
