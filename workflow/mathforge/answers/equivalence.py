@@ -24,6 +24,7 @@ from pathlib import Path
 from mathforge.answers.normalize import as_integer, is_text, normalize_answer
 
 log = logging.getLogger(__name__)
+STARTUP_TIMEOUT_S = 120.0  # importing sympy + math-verify on a busy machine
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # workers import mathforge from here
 
 
@@ -51,6 +52,17 @@ class _Slot:
         )  # fmt: skip
         self.job: tuple[str, str] | None = None
         self.started = 0.0
+        self.ready = False
+
+    def wait_ready(self, timeout_s: float = STARTUP_TIMEOUT_S) -> bool:
+        """Wait for the worker's ready line (imports done): start-up is not comparison time.
+        False if it died or did not get ready in time."""
+        if not self.ready:
+            fd = self.process.stdout.fileno()
+            self.ready = (
+                bool(select.select([fd], [], [], timeout_s)[0]) and self.process.stdout.readline() != b""
+            )
+        return self.ready
 
     def send(self, pair: tuple[str, str]) -> None:
         self.process.stdin.write((json.dumps(pair) + "\n").encode())
@@ -142,6 +154,11 @@ class AnswerComparer:
         busy: dict[int, _Slot] = {}
         while queue or busy:
             for slot in self._slots:
+                if slot.job is None and queue and not slot.wait_ready():
+                    raise RuntimeError(
+                        f"the math-verify worker (python -m mathforge.answers.verify_worker) did not start "
+                        f"within {STARTUP_TIMEOUT_S:.0f} s"
+                    )
                 if slot.job is None and queue:
                     key, pair = queue.pop()
                     slot.job, slot.started = key, time.monotonic()
