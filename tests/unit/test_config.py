@@ -52,7 +52,7 @@ def test_nested_object_defaults_are_filled(schema: dict) -> None:
     server = config["inference"]["server"]
     assert server["scope"] == "auto" and server["port"] == 0 and server["extra_args"] == []
     assert config["inference"]["openai"] == {"base_urls": [], "api_key_env": "OPENAI_API_KEY"}
-    assert config["inference"]["embedded"] == {"cache_dir": None, "max_model_len": 4096}
+    assert config["inference"]["embedded"] == {"cache_dir": None, "max_model_len": 4096, "dtype": "auto"}
 
 
 def test_ref_objects_get_their_own_default_then_the_shared_definition(schema: dict) -> None:

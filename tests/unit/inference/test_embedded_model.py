@@ -52,3 +52,16 @@ def test_real_chunk_packages_are_six_files_of_the_published_size():
     paths = embedded_model.chunk_paths()
     assert len(paths) == 6
     assert sum(p.stat().st_size for p in paths) == embedded_model.GGUF_SIZE
+
+
+def test_cpu_dtype_follows_the_cpu_flags(tmp_path):
+    from mathforge.inference.embedded_model import cpu_dtype
+
+    avx2 = tmp_path / "avx2"
+    avx2.write_text("flags\t\t: fpu sse2 fma avx avx2\n")
+    avx512 = tmp_path / "avx512"
+    avx512.write_text("flags\t\t: fpu avx2 avx512f avx512bw avx512_bf16\n")
+    assert cpu_dtype("auto", str(avx2)) == "float32"
+    assert cpu_dtype("auto", str(avx512)) == "bfloat16"
+    assert cpu_dtype("bfloat16", str(avx2)) == "bfloat16"
+    assert cpu_dtype("auto", str(tmp_path / "missing")) == "bfloat16"

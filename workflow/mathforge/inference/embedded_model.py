@@ -14,6 +14,7 @@ import importlib.util
 import json
 import logging
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -102,6 +103,18 @@ def is_complete(path: Path) -> bool:
         return json.loads(marker.read_text()).get("gguf_sha256") == GGUF_SHA256
     except (OSError, ValueError):
         return False
+
+
+def cpu_dtype(configured: str = "auto", cpuinfo: str = "/proc/cpuinfo") -> str:
+    """The dtype the CPU server runs the model in: bf16 needs AVX-512 to be fast in vLLM's CPU
+    kernels; on AVX2-only CPUs it is emulated and float32 is several times faster."""
+    if configured != "auto":
+        return configured
+    try:
+        flags = Path(cpuinfo).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return "bfloat16"
+    return "bfloat16" if re.search(r"\bavx512f\b", flags) else "float32"
 
 
 def ensure_embedded_model(cache_dir: str | os.PathLike | None = None, keep_gguf: bool = False) -> Path:

@@ -67,7 +67,7 @@ def server_spec(cfg: dict) -> VLLMServerSpec:
             model=str(path),
             served_model_name=embedded_model.SERVED_NAME,
             device="cpu",
-            dtype="bfloat16",
+            dtype=embedded_model.cpu_dtype(cfg["embedded"]["dtype"]),
             enforce_eager=True,
             max_model_len=cfg["embedded"]["max_model_len"],
             **common,
