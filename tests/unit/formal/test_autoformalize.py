@@ -46,8 +46,6 @@ SCRIPT = {
             "reply": "Same.\nJudgement: Yes",
         },
         {"contains": "Original problem:\nPROVE-B", "reply": "Hard to say."},
-        # backtranslation calls (their user message is just the statement)
-        {"contains": "```lean4\ntheorem", "reply": "For propositions a and b with proofs, a and b hold."},
         # formalization turns, by the last user message
         {"contains": "Problem:\nPROVE-A", "reply": "I would rather explain in words."},
         {"contains": "Problem:\nPROVE-B", "reply": block(B_STMT)},
@@ -60,6 +58,8 @@ SCRIPT = {
         {"contains": "does not match the problem", "reply": block(f"-- fixed\nimport Mathlib\n{BOTH}")},
         {"contains": "could not be checked", "reply": block(B_STMT)},
         {"contains": "trivial stand-ins", "reply": block(f"theorem g : True {SORRY}")},
+        # backtranslation calls (their user message is just the statement)
+        {"contains": "```lean4\ntheorem", "reply": "For propositions a and b with proofs, a and b hold."},
     ],
     "default_reply": "no idea",
 }
@@ -148,6 +148,12 @@ def test_helpers():
     assert (
         normalize_statement("import Mathlib\n-- c\ntheorem t : True := sorry /- x -/\n")
         == "theorem t : True := sorry"
+    )
+    header = "prelude\ninductive True : Prop where\n  | intro : True"
+    echoed = f"{header}\n\ntheorem t : True := sorry"
+    assert normalize_statement(echoed, header) == "theorem t : True := sorry"
+    assert normalize_statement("inductive True : Prop where\ntheorem t : True := sorry", header).startswith(
+        "inductive"
     )
     assert placeholder_definitions(
         "def MyContinuous (f : ℝ → ℝ) : Prop := True\ntheorem t : 1 = 1 := sorry"

@@ -11,13 +11,16 @@ from conftest import openai_inference_config
 
 from mathforge.config import validate_config
 from mathforge.errors import ConfigError
-from mathforge.formal.stage import FORMAL_SCHEMA, autoformalize_stage, lean_backend
+from mathforge.formal.stage import FORMAL_SCHEMA, autoformalize_stage
 from mathforge.io import write_parquet
+from mathforge.lean.backends import lean_backend
 
 
 def test_without_lean_the_stage_says_how_to_configure_one(tmp_path):
     cfg = validate_config({"lean": {"command": [str(tmp_path / "no-lean")]}})
-    with pytest.raises(ConfigError, match=r"no Lean 4 to check statements.*lean/README.md.*elpi_lean"):
+    with pytest.raises(
+        ConfigError, match=r"no Lean 4 to check statements and proofs.*lean/README.md.*elpi_lean"
+    ):
         lean_backend(cfg)
     cfg = validate_config({"lean": {"command": ["python", "-c", "print('not lean')"]}})
     with pytest.raises(ConfigError, match="no Lean 4"):
@@ -81,7 +84,7 @@ def test_rows_with_turn_history_and_verdicts(tmp_path, stub_server):
 
 def test_repl_and_kimina_backends_are_probed_before_use(tmp_path):
     cfg = validate_config({"lean": {"backend": "repl", "repl_command": [str(tmp_path / "no-repl")]}})
-    with pytest.raises(ConfigError, match=r"no Lean 4 to check statements \(repl\)"):
+    with pytest.raises(ConfigError, match=r"no Lean 4 to check statements and proofs \(repl\)"):
         lean_backend(cfg)
     with pytest.raises(ConfigError, match=r"lean\.url is not set"):
         lean_backend(validate_config({"lean": {"backend": "kimina"}}))

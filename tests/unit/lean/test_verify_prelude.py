@@ -43,6 +43,16 @@ def test_the_model_preamble_and_comments_are_dropped(lean):
     assert check_proof(lean, HEADER, STATEMENT, proof).status == "ok"
 
 
+def test_a_proof_written_as_a_def_is_checked_as_the_trusted_theorem(lean):
+    proof = GOOD.replace("theorem", "def", 1)
+    verdict = check_proof(lean, HEADER, STATEMENT, proof)
+    assert (
+        verdict.status == "ok"
+        and "theorem " in verdict.source
+        and "def " not in verdict.source.split("\n\n")[-2]
+    )
+
+
 def test_sorry_found_by_the_compiler(lean):
     proof = "theorem both (a b : Prop) (ha : a) (hb : b) : And a b := sorryAx _ Bool.false"
     verdict = check_proof(lean, HEADER, STATEMENT, proof, denylist=())

@@ -24,13 +24,14 @@ from mathforge.answers.judge import parse_judgement
 from mathforge.errors import InferenceError
 from mathforge.inference.client import SamplingParams
 from mathforge.inference.generation import Generator, make_request
+from mathforge.lean.feedback import error_feedback
 from mathforge.lean.source import strip_comments
-from mathforge.lean.verify import LeanVerdict, body_line_offset
+from mathforge.lean.verify import LeanVerdict
 from mathforge.prompts import load_prompt
 
 log = logging.getLogger(__name__)
 
-_BLOCK = re.compile(r"```(?:lean4|lean)[ \t]*\n(.*?)```", re.DOTALL)
+LEAN_BLOCK = re.compile(r"```(?:lean4|lean)[ \t]*\n(.*?)```", re.DOTALL)
 _PLACEHOLDER = re.compile(
     r"\b(?:def|abbrev)\s+([^\s:(]+)[^\n]*?:=\s*(?:True|False|fun\b[^\n]*=>\s*(?:True|False))\s*$",
     re.MULTILINE,
@@ -40,41 +41,28 @@ EFFORTS = ("high", "medium", "low")
 
 def extract_lean_block(text: str) -> str | None:
     """The last closed ```lean4 (or ```lean) block."""
-    blocks = _BLOCK.findall(text or "")
+    blocks = LEAN_BLOCK.findall(text or "")
     return blocks[-1] if blocks else None
 
 
-def normalize_statement(code: str) -> str:
-    """Comments stripped, `import` lines dropped (the header is trusted), blank lines squeezed."""
+def normalize_statement(code: str, header: str = "") -> str:
+    """Comments stripped, `import` lines dropped and a copy of the header the block starts with
+    removed (the header is trusted and compiled in front anyway), blank lines squeezed."""
     lines = [ln.rstrip() for ln in strip_comments(code).splitlines() if not ln.strip().startswith("import ")]
+    echo = [
+        ln.strip()
+        for ln in strip_comments(header).splitlines()
+        if ln.strip() and not ln.strip().startswith("import ")
+    ]
+    content = [i for i, ln in enumerate(lines) if ln.strip()]
+    if echo and [lines[i].strip() for i in content[: len(echo)]] == echo:
+        lines = lines[content[len(echo) - 1] + 1 :]  # the model repeated the header: drop the copy
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 def placeholder_definitions(statement: str) -> list[str]:
     """Names of definitions that are trivial stand-ins (`def IsNice (n : ℕ) : Prop := True`)."""
     return _PLACEHOLDER.findall(strip_comments(statement))
-
-
-def error_feedback(verdict: LeanVerdict, header: str, statement: str, max_errors: int) -> str:
-    """The first compiler errors, each with its statement line and the span marked `<error>`."""
-    lines = statement.splitlines()
-    offset = body_line_offset(header)  # positions count from the header's first line
-    parts = []
-    for message in verdict.errors[:max_errors]:
-        where = ""
-        if message.line is not None:
-            row = min(message.line - offset, len(lines))  # "unexpected end of input" points past the end
-            if row >= 1:
-                line = lines[row - 1]
-                col = min(message.column or 0, len(line))
-                end = (
-                    len(line)
-                    if message.end_line != message.line or message.end_column is None
-                    else message.end_column
-                )
-                where = f"line {row}: {line[:col]}<error>{line[col:end]}</error>{line[end:]}\n"
-        parts.append(f"{where}{message.text}")
-    return "\n\n".join(parts) or (verdict.reason or "the statement did not compile")
 
 
 @dataclass
@@ -164,7 +152,7 @@ class Autoformalizer:
                         task, "Your answer did not contain a ```lean4 code block with the statement."
                     )
                     continue
-                step.statement = normalize_statement(block)
+                step.statement = normalize_statement(block, self.header)
                 placeholders = placeholder_definitions(step.statement)
                 if placeholders and self.stage["reject_placeholders"]:
                     step.outcome = "placeholder"
@@ -185,7 +173,7 @@ class Autoformalizer:
                         verdict.status, "rejected"
                     )
                     detail = error_feedback(
-                        verdict, self.header, step.statement, self.stage["max_errors_in_feedback"]
+                        verdict, self.header, step.statement, self.stage["max_errors_in_feedback"], 1
                     )
                     self._feedback(task, f"The statement does not compile:\n\n{detail}")
                     continue

@@ -8,6 +8,9 @@ import re
 from mathforge.errors import InputError
 
 _DECL = re.compile(r"\b(?:theorem|lemma)\s+([^\s:({\[]+)")
+# In a model's answer the proof may come under another keyword (small models often write `def`);
+# only its body is used, under the trusted `theorem` signature.
+_ANSWER_DECL = re.compile(r"\b(?:theorem|lemma|def|abbrev)\s+([^\s:({\[]+)")
 _LINE_COMMENT = re.compile(r"--[^\n]*")
 
 
@@ -78,7 +81,7 @@ def stitch_proof(statement: str, proof: str) -> str | None:
     """
     name = theorem_name(statement)
     code = strip_comments(proof)
-    found = [m for m in _DECL.finditer(code) if m.group(1) == name]
+    found = [m for m in _ANSWER_DECL.finditer(code) if m.group(1) == name]
     if not found:
         return None
     start = found[-1].start()

@@ -15,6 +15,7 @@ limit. Verdicts:
 from __future__ import annotations
 
 import os
+import re
 import resource
 import subprocess
 import tempfile
@@ -31,6 +32,7 @@ from mathforge.lean.source import (
 )
 
 STANDARD_AXIOMS = ("propext", "Classical.choice", "Quot.sound")
+_SORRY_PROOF = re.compile(r"(?:\bby\s+)?(?<![\w.])sorry(?![\w?])")
 
 
 @dataclass
@@ -145,9 +147,14 @@ def _verdict_from(result: CompileResult, source: str) -> LeanVerdict | None:
     return None
 
 
-def check_statement(backend, header: str, statement: str, denylist=DEFAULT_DENYLIST) -> LeanVerdict:
-    """A formal statement: must compile; `sorry` (as its proof) is allowed."""
+def check_statement(
+    backend, header: str, statement: str, denylist=DEFAULT_DENYLIST, sorry_term: str | None = None
+) -> LeanVerdict:
+    """A formal statement: must compile; `sorry` (as its proof) is allowed. `sorry_term`, if
+    given, is what `sorry` / `by sorry` is compiled as (for a Lean without the `sorry` elaborator)."""
     body = strip_comments(statement)
+    if sorry_term:
+        body = _SORRY_PROOF.sub(f"({sorry_term})", body)
     denied = [t for t in denied_constructs(body, denylist) if t not in ("sorry", "admit", "sorryAx")]
     if denied:
         return LeanVerdict("rejected", reason=f"denied construct(s): {', '.join(denied)}", source=body)
