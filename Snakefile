@@ -26,6 +26,8 @@ include: "rules/solutions.smk"
 include: "rules/answers.smk"
 include: "rules/sft.smk"
 include: "rules/formal.smk"
+include: "rules/proofs.smk"
+include: "rules/eval.smk"
 
 
 rule all:
@@ -36,6 +38,8 @@ rule all:
         solution_targets(),
         sft_targets(),
         formal_targets(),
+        f"{P.results}/sft/proofs/manifest.json",
+        eval_targets(),
 
 
 onsuccess:

@@ -1,9 +1,14 @@
 # Input functions and small lookups shared by the rule files (no processing logic here).
 from mathforge.decontam.dense import embedding_cache_path
 from mathforge.inference.endpoints import model_identity
+from mathforge.proofs.evaluate import eval_models
 
 FORUM_SOURCES = P.source_names("aops_jsonl", "stackexchange_xml")
 TABLE_SOURCES = P.source_names("problem_table")
+# The proofs settings the evaluation's prover loop uses (not n_pass, statement tables or shaping).
+PROVER_LOOP_KEYS = (
+    "max_errors_in_feedback", "error_context_lines", "prompt_history", "reasoning_effort", "effort_via", "prompts",
+)  # fmt: skip
 
 
 def prompt_file(name):
@@ -73,3 +78,36 @@ def problem_targets():
         f"{P.results}/problems/proof_problems.parquet",
         f"{P.results}/problems/summary.json",
     ]
+
+
+def proof_prompts(wildcards):
+    return [prompt_file(p) for p in config["proofs"]["prompts"].values()]
+
+
+def statement_tables(wildcards):
+    return [t["path"] for t in config["proofs"]["statement_tables"]]
+
+
+def proof_targets():
+    return [f"{P.results}/proofs/shard-{k}.parquet" for k in range(config["formal"]["n_shards"])]
+
+
+def eval_benchmark_file(wildcards):
+    return next(b["path"] for b in config["eval"]["benchmarks"] if b["name"] == wildcards.benchmark)
+
+
+def eval_entry(section, name):
+    entries = eval_models(config) if section == "models" else config["eval"]["benchmarks"]
+    return next(e for e in entries if e["name"] == name)
+
+
+def eval_summaries():
+    return [
+        f"{P.results}/eval/{b['name']}/{m['name']}/summary.json"
+        for b in config["eval"]["benchmarks"]
+        for m in eval_models(config)
+    ]
+
+
+def eval_targets():
+    return [f"{P.results}/eval/summary.md"] if config["eval"]["benchmarks"] else []

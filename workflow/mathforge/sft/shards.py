@@ -156,14 +156,19 @@ def build_rows(solutions: list[dict], problems: dict[str, dict], cfg: dict) -> t
     return rows, stats
 
 
-def write_shards(rows: list[dict], out_dir: str | os.PathLike, shard_rows: int) -> dict:
-    """Write `rows` as <variant>/<bucket>/shard-NNNNN.parquet under `out_dir`, atomically; the manifest."""
+def write_shards(
+    rows: list[dict], out_dir: str | os.PathLike, shard_rows: int, schema: pa.Schema = SFT_SCHEMA,
+    order: tuple[str, ...] = ("problem_id", "seed"),
+) -> dict:  # fmt: skip
+    """Write `rows` as <variant>/<bucket>/shard-NNNNN.parquet under `out_dir`, atomically; the manifest.
+
+    Rows are ordered by variant, bucket and then `order`, so the same rows give the same files."""
     final = Path(out_dir)
     tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    for row in sorted(rows, key=lambda r: (r["variant"], r["bucket"], r["problem_id"], r["seed"])):
+    for row in sorted(rows, key=lambda r: (r["variant"], r["bucket"], *(r[k] for k in order))):
         groups[(row["variant"], row["bucket"])].append(row)
     manifest: dict[str, dict] = {}
     for (variant, bucket), group in sorted(groups.items()):
@@ -171,7 +176,7 @@ def write_shards(rows: list[dict], out_dir: str | os.PathLike, shard_rows: int) 
         for start in range(0, len(group), shard_rows):
             path = tmp / variant / bucket / f"shard-{start // shard_rows:05d}.parquet"
             path.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(pa.Table.from_pylist(group[start : start + shard_rows], schema=SFT_SCHEMA), path)
+            pq.write_table(pa.Table.from_pylist(group[start : start + shard_rows], schema=schema), path)
             files.append(str(path.relative_to(tmp)))
         manifest.setdefault(variant, {})[bucket] = {"rows": len(group), "files": files}
     shutil.rmtree(final, ignore_errors=True)

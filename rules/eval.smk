@@ -1,0 +1,59 @@
+# eval: pass@k of each configured prover model on each formal benchmark (with and without
+# self-correction turns), then one table and plot for the report.
+
+
+rule evaluate_prover:
+    input:
+        benchmark=eval_benchmark_file,
+        prompts=proof_prompts,
+    output:
+        results=f"{P.results}/eval/{{benchmark}}/{{model}}/results.parquet",
+        summary=f"{P.results}/eval/{{benchmark}}/{{model}}/summary.json",
+    params:
+        # only what this benchmark x model depends on: adding a benchmark or a model reruns nothing else
+        benchmark=lambda wc: eval_entry("benchmarks", wc.benchmark),
+        model=lambda wc: eval_entry("models", wc.model),
+        attempts={k: config["eval"][k] for k in ("n_samples", "max_turns", "sampling")},
+        prover={k: v for k, v in config["proofs"].items() if k in PROVER_LOOP_KEYS},
+        lean=config["lean"],
+        store=lambda wc: f"{P.cache}/evaluate_prover/{wc.benchmark}/{wc.model}.jsonl",
+    wildcard_constraints:
+        benchmark=r"[A-Za-z0-9_.-]+",
+        model=r"[A-Za-z0-9_.-]+",
+    log:
+        f"{P.logs}/evaluate_prover/{{benchmark}}/{{model}}.log",
+    benchmark:
+        f"{P.bench}/evaluate_prover/{{benchmark}}/{{model}}.tsv"
+    resources:
+        **family_resources("llm"),
+    conda:
+        "../envs/vllm.yaml"
+    script:
+        "../scripts/evaluate_prover.py"
+
+
+rule summarize_eval:
+    input:
+        summaries=eval_summaries(),
+    output:
+        table=report(
+            f"{P.results}/eval/summary.md",
+            caption="../workflow/report/eval_table.rst",
+            category="Evaluation",
+        ),
+        tsv=f"{P.results}/eval/summary.tsv",
+        plot=report(
+            f"{P.results}/eval/pass_at_k.svg",
+            caption="../workflow/report/eval_plot.rst",
+            category="Evaluation",
+        ),
+    log:
+        f"{P.logs}/summarize_eval.log",
+    benchmark:
+        f"{P.bench}/summarize_eval.tsv"
+    resources:
+        **family_resources("cpu"),
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/summarize_eval.py"

@@ -1,0 +1,49 @@
+# proofs: formal statements -> Lean-verified proofs (pass@N, compiler-error refinement), one job
+# per formal shard; then the verified conversations as SFT shards (the informal SFT writer).
+
+
+rule prove:
+    input:
+        formal=f"{P.results}/formal/shard-{{shard}}.parquet",
+        statement_tables=statement_tables,
+        prompts=proof_prompts,
+    output:
+        proofs=f"{P.results}/proofs/shard-{{shard}}.parquet",
+        summary=f"{P.results}/proofs/shard-{{shard}}.summary.json",
+    params:
+        proofs=config["proofs"],
+        lean=config["lean"],
+        model=model_identity(config["inference"]),
+        store=lambda wc: f"{P.cache}/prove/shard-{wc.shard}.jsonl",
+    wildcard_constraints:
+        shard=r"\d+",
+    log:
+        f"{P.logs}/prove/shard-{{shard}}.log",
+    benchmark:
+        f"{P.bench}/prove/shard-{{shard}}.tsv"
+    resources:
+        **family_resources("llm"),
+    conda:
+        "../envs/vllm.yaml"
+    script:
+        "../scripts/prove.py"
+
+
+rule write_proof_sft_shards:
+    input:
+        proofs=proof_targets(),
+    output:
+        data=directory(f"{P.results}/sft/proofs/data"),
+        manifest=f"{P.results}/sft/proofs/manifest.json",
+    params:
+        sft=config["sft"],
+    log:
+        f"{P.logs}/write_proof_sft_shards.log",
+    benchmark:
+        f"{P.bench}/write_proof_sft_shards.tsv"
+    resources:
+        **family_resources("cpu"),
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/write_proof_sft_shards.py"

@@ -1,0 +1,43 @@
+"""A prover attempt as a training conversation (the `messages` of Nemotron-Math-Proofs rows).
+
+The conversation is the base prompt, then every turn up to the verified one: the assistant's
+answer and the feedback it got. In the verified turn the last Lean block is replaced by exactly
+the code Lean checked (the trusted statement re-stitched), so a model that changed the statement
+in its copy never teaches that. `remove_cot` keeps only the Lean code of each assistant turn;
+`delete_wrong_turns` keeps only the base prompt and the verified turn.
+"""
+
+from __future__ import annotations
+
+from mathforge.formal.autoformalize import LEAN_BLOCK
+from mathforge.proofs.prover import Attempt, code_only
+
+
+def with_checked_code(response: str, code: str) -> str:
+    """`response` with its last ```lean4 block holding `code`."""
+    blocks = list(LEAN_BLOCK.finditer(response))
+    if not blocks:
+        return f"{response.rstrip()}\n\n```lean4\n{code.strip()}\n```"
+    last = blocks[-1]
+    return f"{response[: last.start(1)]}{code.strip()}\n{response[last.end(1) :]}"
+
+
+def training_messages(
+    attempt: Attempt, remove_cot: bool, delete_wrong_turns: bool, system: bool = True
+) -> list[dict] | None:
+    """The attempt's conversation for SFT; None unless the attempt was verified."""
+    if not attempt.verified:
+        return None
+    messages = [m for m in attempt.prompt if system or m["role"] != "system"]
+    turns = attempt.turns[: attempt.verified_turn]
+    if delete_wrong_turns:
+        turns = turns[-1:]
+    for step in turns:
+        verified = step.turn == attempt.verified_turn
+        content = with_checked_code(step.response, step.proof) if verified else step.response
+        if remove_cot:
+            content = code_only(content) or content
+        messages.append({"role": "assistant", "content": content.strip()})
+        if not verified:
+            messages.append({"role": "user", "content": step.feedback})
+    return messages
