@@ -1,0 +1,95 @@
+"""The same workflow through a real Slurm (`.ci/slurm.sh start`: slurmctld, slurmd, slurmdbd,
+munge, fake GPUs) with profiles/slurm + profiles/slurm-ci, against a local run: the artifacts
+must be identical. Skipped where no Slurm answers, unless MATHFORGE_REQUIRE_SLURM=1 (CI).
+
+Every Slurm run is under `timeout -s KILL`: executor-plugin failures show up as silent hangs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pyarrow.parquet as pq
+import pytest
+from conftest import REPO, STUB_WORKFLOW_SCRIPT, run_snakemake, write_stub_workflow
+
+pytestmark = pytest.mark.e2e
+
+# Values that legitimately differ between two runs: timings and per-run paths.
+VOLATILE_KEY = re.compile(r"seconds|latency|_s$|elapsed|time|duration|cpu_time|path|file$|log")
+
+
+def slurm_available() -> bool:
+    if not shutil.which("sbatch"):
+        return False
+    try:
+        return subprocess.run(["sinfo", "-h"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+if not slurm_available():
+    if os.environ.get("MATHFORGE_REQUIRE_SLURM") == "1":
+        raise RuntimeError("MATHFORGE_REQUIRE_SLURM=1 but no Slurm answers: run `.ci/slurm.sh start`")
+    pytest.skip("no Slurm here (start one with `.ci/slurm.sh start`)", allow_module_level=True)
+
+
+def canonical(value):
+    """`value` without volatile keys, as comparable JSON-like data."""
+    if isinstance(value, dict):
+        return {k: canonical(v) for k, v in sorted(value.items()) if not VOLATILE_KEY.search(k)}
+    if isinstance(value, list):
+        return [canonical(v) for v in value]
+    return value
+
+
+def artifacts(results) -> dict:
+    out = {}
+    for path in sorted(results.rglob("*")):
+        rel = str(path.relative_to(results))
+        if not path.is_file() or rel.startswith(".requests"):
+            continue
+        if path.suffix == ".parquet":
+            out[rel] = canonical(pq.read_table(path).to_pylist())
+        elif path.suffix == ".json":
+            out[rel] = canonical(json.loads(path.read_text()))
+        elif path.suffix in (".md", ".tsv"):
+            out[rel] = path.read_text()
+        else:
+            out[rel] = "present"
+    return out
+
+
+def test_slurm_run_gives_the_local_artifacts(tmp_path, stub_server):
+    server = stub_server(STUB_WORKFLOW_SCRIPT)
+    local, slurm = tmp_path / "local", tmp_path / "slurm"
+    local.mkdir()
+    slurm.mkdir()
+    run_snakemake(local, write_stub_workflow(local, server.base_url))
+    config = write_stub_workflow(slurm, server.base_url)
+    cmd = [
+        "timeout", "-s", "KILL", "1200", sys.executable, "-m", "snakemake",
+        "--snakefile", str(REPO / "Snakefile"), "--directory", str(slurm), "--configfile", str(config),
+        "--profile", str(REPO / "profiles" / "slurm"), "--workflow-profile", str(REPO / "profiles" / "slurm-ci"),
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, start_new_session=True)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f"Slurm run failed ({proc.returncode}):\n{output[-6000:]}"
+    submitted = re.findall(r"Job \d+ has been submitted with SLURM jobid (\d+)", output)
+    assert len(submitted) >= 20, output[-3000:]  # every non-local job went through sbatch
+    accounted = subprocess.run(
+        ["sacct", "-n", "-X", "-P", "-o", "JobID,State", "-j", ",".join(submitted)],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert accounted and all(line.endswith("|COMPLETED") for line in accounted), accounted
+
+    local_artifacts, slurm_artifacts = artifacts(local / "results" / "t"), artifacts(slurm / "results" / "t")
+    assert sorted(slurm_artifacts) == sorted(local_artifacts)
+    different = [k for k in local_artifacts if local_artifacts[k] != slurm_artifacts[k]]
+    assert not different, different
+    assert (slurm / "logs" / "slurm").is_dir()  # per-rule Slurm logs (slurm-logdir)
