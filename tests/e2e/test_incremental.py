@@ -1,0 +1,103 @@
+"""Incremental rebuilds, counted at the server: new threads cost requests for the new problems
+only; a solutions-only change costs no upstream request; a SIGKILLed generation job loses and
+duplicates nothing when rerun. Real Snakemake, the scripted stub as the endpoint."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from conftest import STUB_WORKFLOW_SCRIPT, planned_jobs, run_snakemake, snakemake_command, write_stub_workflow
+
+pytestmark = pytest.mark.e2e
+
+
+def new_bodies(server, before: int) -> list[str]:
+    return [json.dumps(b.get("messages") or b.get("prompt")) for b in server.stats()["bodies"][before:]]
+
+
+# The new thread's post gets its own problem, so every request it causes names "40+2".
+NEW_THREAD_RULE = {"contains": "Forum post:\nCompute 40+2", "reply": "Problem 1: Compute $40+2$."}
+
+
+@pytest.fixture
+def finished(tmp_path, stub_server):
+    rules = [NEW_THREAD_RULE, *STUB_WORKFLOW_SCRIPT["rules"]]
+    server = stub_server({**STUB_WORKFLOW_SCRIPT, "rules": rules, "keep_bodies": True})
+    config = write_stub_workflow(tmp_path, server.base_url)
+    run_snakemake(tmp_path, config)
+    return tmp_path, config, server
+
+
+def test_new_threads_cost_requests_for_the_new_problems_only(finished):
+    wd, config, server = finished
+    before = server.stats()["requests"]
+    with (wd / "data" / "forum.jsonl").open("a") as fh:
+        fh.write(
+            json.dumps({"thread_id": "n1", "forum_post": "Compute 40+2.", "forum_discussions": ""}) + "\n"
+        )
+    run_snakemake(wd, config)
+    sent = new_bodies(server, before)
+    # extraction, classification, answer extraction and solutions of the new problem, nothing else
+    assert len(sent) >= 4 and all("40+2" in b for b in sent), [b[:200] for b in sent if "40+2" not in b]
+    assert "Nothing to be done" in run_snakemake(wd, config, "-n").output
+
+
+def test_a_solutions_parameter_reruns_solutions_and_downstream_only(finished):
+    wd, config, server = finished
+    before = server.stats()["requests"]
+    cfg = yaml.safe_load(config.read_text())
+    cfg["solutions"]["sampling"] = {"temperature": 0.5, "max_tokens": 256, "seed": 0}
+    config.write_text(yaml.safe_dump(cfg))
+    jobs = planned_jobs(run_snakemake(wd, config, "-n").output)
+    assert set(jobs) == {
+        "generate_solutions",
+        "judge_answers",
+        "fill_majority_answer",
+        "write_sft_shards",
+        "all",
+    }
+    run_snakemake(wd, config)
+    sent = new_bodies(server, before)
+    assert sent and all("Forum post:" not in b for b in sent)  # nothing upstream was asked again
+
+
+def test_a_killed_generation_job_loses_and_duplicates_nothing(tmp_path, stub_server):
+    server = stub_server({**STUB_WORKFLOW_SCRIPT, "delay_s": 0.4})
+    config = write_stub_workflow(tmp_path, server.base_url)
+    cfg = yaml.safe_load(config.read_text())
+    cfg["solutions"].update({"n_shards": 1, "n_tir": 0, "n_plain": 12})
+    cfg["inference"]["max_concurrent_requests"] = 2
+    config.write_text(yaml.safe_dump(cfg))
+    target = "results/t/solutions/shard-0.parquet"
+    run_snakemake(tmp_path, config, "results/t/decontam/answers/set.parquet")
+    store = tmp_path / "results" / "t" / ".requests" / "generate_solutions" / "shard-0.jsonl"
+    proc = subprocess.Popen(
+        snakemake_command(tmp_path, config, target), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and (not store.exists() or len(store.read_text().splitlines()) < 5):
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    stored_at_kill = len(store.read_text().splitlines())
+    problems = pq.read_table(tmp_path / "results" / "t" / "decontam" / "answers" / "set.parquet").num_rows
+    assert 5 <= stored_at_kill < problems * 12, "the job must be killed mid-way"
+    sent_before_rerun = server.stats()["requests"]
+
+    run_snakemake(tmp_path, config, "--unlock")  # a SIGKILL leaves Snakemake's lock behind
+    run_snakemake(tmp_path, config, target, "--rerun-incomplete")
+    rows = pq.read_table(tmp_path / target).to_pylist()
+    keys = [(r["problem_id"], r["mode"], r["effort"], r["sample_index"]) for r in rows]
+    assert len(rows) == problems * 12 and len(set(keys)) == len(keys)  # nothing lost, nothing twice
+    lines = [json.loads(line)["key"] for line in store.read_text().splitlines()]
+    assert len(lines) == len(set(lines)) == len(rows)  # each request stored exactly once
+    resent = server.stats()["requests"] - sent_before_rerun
+    assert resent == len(rows) - stored_at_kill  # only what was not stored at the kill
