@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -12,12 +13,32 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build-model", help="assemble, verify and convert the embedded model (cached)")
     build.add_argument("--cache-dir", default=None, help="default: $XDG_CACHE_HOME/mathforge/models")
+    pool = sub.add_parser("pool", help="the long-lived vLLM server pool on Slurm (inference.backend: pool)")
+    pool.add_argument("action", choices=["start", "status", "stop"])
+    pool.add_argument("--configfile", required=True, help="the workflow config (its inference section)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "build-model":
         from mathforge.inference.embedded_model import ensure_embedded_model
 
         print(ensure_embedded_model(args.cache_dir))
+    elif args.command == "pool":
+        return _pool(args.action, args.configfile)
+    return 0
+
+
+def _pool(action: str, configfile: str) -> int:
+    from mathforge.config import load_config
+    from mathforge.inference import pool
+
+    cfg = load_config(configfile)["inference"]
+    if action == "start":
+        print("\n".join(pool.start_pool(cfg)))
+    elif action == "stop":
+        print("\n".join(pool.stop_pool(cfg["pool"]["dir"])))
+    else:
+        urls = pool.pool_endpoints(Path(cfg["pool"]["dir"]), wait_s=0)
+        print("\n".join(urls))
     return 0
 
 

@@ -13,7 +13,7 @@ from mathforge.errors import ConfigError
 from mathforge.inference import embedded_model
 from mathforge.inference.server import VLLMServerSpec, managed_server
 
-BACKENDS = ("embedded", "vllm", "openai")
+BACKENDS = ("embedded", "vllm", "openai", "pool")
 
 
 @dataclass
@@ -97,6 +97,12 @@ def open_target(cfg: dict) -> Iterator[InferenceTarget]:
         key_env = cfg["openai"].get("api_key_env")
         api_key = os.environ.get(key_env) if key_env else None
         yield InferenceTarget(urls, served_model_name(cfg), api_key, "openai")
+        return
+    if backend == "pool":
+        from mathforge.inference.pool import pool_endpoints
+
+        urls = pool_endpoints(Path(cfg["pool"]["dir"]), cfg["pool"]["wait_s"])
+        yield InferenceTarget(urls, served_model_name(cfg), None, "pool")
         return
     server = cfg["server"]
     spec = server_spec(cfg)

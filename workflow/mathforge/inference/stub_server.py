@@ -6,7 +6,8 @@ only test of a path: the end-to-end tests run the real vLLM engine.
 
 Script (JSON): {"rules": [{"contains": "...", "reply": "..."}], "default_reply": "...",
 "fail_first": N, "fail_status": 503, "delay_s": 0.0, "reject_contains": "...", "startup_delay_s": 0}
-The first rule whose `contains` occurs in the last user message gives the reply.
+The first rule whose `contains` occurs in the last user message gives the reply; `{echo}` in a
+reply is replaced by the rest of that line after `contains`.
 A rule may give `turns` instead of `reply`, for multi-turn (TIR) tests: the turn shown is the
 number of `turn_marker`s (default "```output") in what the client asks it to continue (the
 final assistant message under `continue_final_message`, or the prompt after `contains`).
@@ -38,7 +39,11 @@ class StubState:
         for rule in self.script.get("rules", []):
             if rule["contains"] in last_user:
                 if "turns" not in rule:
-                    return rule["reply"]
+                    # `{echo}`: the rest of the line after `contains` (per-input replies at scale)
+                    echo = last_user[last_user.find(rule["contains"]) + len(rule["contains"]) :].split(
+                        "\n", 1
+                    )[0]
+                    return rule["reply"].replace("{echo}", echo)
                 if prefix is None:  # completions: what follows the problem in the prompt
                     prefix = last_user[last_user.rfind(rule["contains"]) :]
                 turn = prefix.count(rule.get("turn_marker", "```output"))
