@@ -14,6 +14,9 @@ from mathforge.workflow import Paths, prepare_environment, stop_servers  # noqa:
 configfile: "config/config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 validate_config(config, basedir=workflow.basedir)
 prepare_environment()
 P = Paths(config)
@@ -28,6 +31,7 @@ include: "rules/sft.smk"
 include: "rules/formal.smk"
 include: "rules/proofs.smk"
 include: "rules/eval.smk"
+include: "rules/report.smk"
 
 
 rule all:
@@ -38,8 +42,8 @@ rule all:
         solution_targets(),
         sft_targets(),
         formal_targets(),
-        f"{P.results}/sft/proofs/manifest.json",
         eval_targets(),
+        f"{P.results}/report/funnel.md",
 
 
 onsuccess:

@@ -111,3 +111,23 @@ def eval_summaries():
 
 def eval_targets():
     return [f"{P.results}/eval/summary.md"] if config["eval"]["benchmarks"] else []
+
+
+def run_summaries():
+    """Every summary the funnel is drawn from (all stages, all shards)."""
+    return [
+        f"{P.results}/problems/summary.json",
+        *[f"{P.results}/decontam/{t}/summary.json" for t in ("answers", "proofs")],
+        *expand_shards("solutions/shard-{shard}.summary.json"),
+        *expand_shards("answers/judged/shard-{shard}.summary.json"),
+        *expand_shards("answers/majority/shard-{shard}.summary.json"),
+        f"{P.results}/sft/manifest.json",
+        *[f"{P.results}/formal/shard-{k}.summary.json" for k in range(config["formal"]["n_shards"])],
+        *[f"{P.results}/proofs/shard-{k}.summary.json" for k in range(config["formal"]["n_shards"])],
+        f"{P.results}/sft/proofs/manifest.json",
+    ]
+
+
+def lean_params():
+    """The Lean settings a verdict depends on (not how many checks run at once, or where)."""
+    return {k: v for k, v in config["lean"].items() if k not in ("workers", "fanout")}

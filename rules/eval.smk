@@ -15,7 +15,7 @@ rule evaluate_prover:
         model=lambda wc: eval_entry("models", wc.model),
         attempts={k: config["eval"][k] for k in ("n_samples", "max_turns", "sampling")},
         prover={k: v for k, v in config["proofs"].items() if k in PROVER_LOOP_KEYS},
-        lean=config["lean"],
+        lean=lean_params(),
         store=lambda wc: f"{P.cache}/evaluate_prover/{wc.benchmark}/{wc.model}.jsonl",
     wildcard_constraints:
         benchmark=r"[A-Za-z0-9_.-]+",

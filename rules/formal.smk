@@ -11,7 +11,7 @@ rule autoformalize:
         summary=f"{P.results}/formal/shard-{{shard}}.summary.json",
     params:
         formal=config["formal"],
-        lean=config["lean"],
+        lean=lean_params(),
         model=model_identity(config["inference"]),
         store=lambda wc: f"{P.cache}/autoformalize/shard-{wc.shard}.jsonl",
     wildcard_constraints:

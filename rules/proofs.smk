@@ -12,7 +12,7 @@ rule prove:
         summary=f"{P.results}/proofs/shard-{{shard}}.summary.json",
     params:
         proofs=config["proofs"],
-        lean=config["lean"],
+        lean=lean_params(),
         model=model_identity(config["inference"]),
         store=lambda wc: f"{P.cache}/prove/shard-{wc.shard}.jsonl",
     wildcard_constraints:

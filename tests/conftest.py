@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 import time
@@ -204,3 +206,20 @@ def write_stub_workflow(workdir: Path, base_url: str) -> Path:
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+def require_slurm() -> None:
+    """Skip the calling test module unless a Slurm answers (`.ci/slurm.sh start`); with
+    MATHFORGE_REQUIRE_SLURM=1 (CI) a missing Slurm is an error, never a skip."""
+    try:
+        ok = (
+            bool(shutil.which("sbatch"))
+            and subprocess.run(["sinfo", "-h"], capture_output=True, timeout=10).returncode == 0
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        ok = False
+    if ok:
+        return
+    if os.environ.get("MATHFORGE_REQUIRE_SLURM") == "1":
+        raise RuntimeError("MATHFORGE_REQUIRE_SLURM=1 but no Slurm answers: run `.ci/slurm.sh start`")
+    pytest.skip("no Slurm here (start one with `.ci/slurm.sh start`)", allow_module_level=True)

@@ -61,6 +61,7 @@ def test_a_solutions_parameter_reruns_solutions_and_downstream_only(finished):
         "judge_answers",
         "fill_majority_answer",
         "write_sft_shards",
+        "summarize_run",
         "all",
     }
     run_snakemake(wd, config)

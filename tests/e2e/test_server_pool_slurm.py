@@ -6,13 +6,12 @@ where no Slurm answers, unless MATHFORGE_REQUIRE_SLURM=1 (CI)."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import time
 import urllib.request
 
 import pytest
+from conftest import PRELUDE_LEAN, require_slurm
 
 from mathforge.config import validate_config
 from mathforge.inference.client import SamplingParams
@@ -22,19 +21,7 @@ from mathforge.inference.pool import pool_endpoints, start_pool, stop_pool
 pytestmark = pytest.mark.e2e
 
 
-def _slurm() -> bool:
-    if not shutil.which("sbatch"):
-        return False
-    try:
-        return subprocess.run(["sinfo", "-h"], capture_output=True, timeout=10).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
-if not _slurm():
-    if os.environ.get("MATHFORGE_REQUIRE_SLURM") == "1":
-        raise RuntimeError("MATHFORGE_REQUIRE_SLURM=1 but no Slurm answers: run `.ci/slurm.sh start`")
-    pytest.skip("no Slurm here (start one with `.ci/slurm.sh start`)", allow_module_level=True)
+require_slurm()
 
 
 def served(url: str) -> int:
@@ -74,15 +61,54 @@ def test_pool_spreads_requests_and_survives_a_cancelled_server(tmp_path):
         assert len(urls) == 2
         params = SamplingParams(max_tokens=8)
         with Generator(cfg, tmp_path / "store.jsonl") as gen:
-            first = gen.run([make_request(cfg, [{"role": "user", "content": f"a{i}"}], params) for i in range(24)])
+            first = gen.run(
+                [make_request(cfg, [{"role": "user", "content": f"a{i}"}], params) for i in range(24)]
+            )
             assert all(r["text"] == "pooled" and r["error"] is None for r in first.values())
             assert all(served(url) > 0 for url in urls)  # both servers took a share
             dead = json.loads((endpoints / f"{ids[0]}.json").read_text())["url"]
             subprocess.run(["scancel", ids[0]], check=True)
             wait(lambda: not (endpoints / f"{ids[0]}.json").exists(), 60, "the cancelled server to leave")
             # same generator, same endpoint list: the dead server is cooled down, nothing is lost
-            second = gen.run([make_request(cfg, [{"role": "user", "content": f"b{i}"}], params) for i in range(24)])
+            second = gen.run(
+                [make_request(cfg, [{"role": "user", "content": f"b{i}"}], params) for i in range(24)]
+            )
             assert all(r["text"] == "pooled" and r["error"] is None for r in second.values())
         assert pool_endpoints(tmp_path / "pool", wait_s=0) == [u for u in urls if u != dead]
     finally:
         stop_pool(tmp_path / "pool")
+
+
+def test_lean_checks_fan_out_to_slurm_array_tasks(tmp_path):
+    import sys
+
+    from mathforge.lean.checker import ProofChecker
+    from mathforge.lean.verify import LeanFileBackend
+
+    statement = "theorem t (a b : Prop) (ha : a) (hb : b) : And a b :="
+    proofs = [
+        f"{statement} ⟨ha, hb⟩",
+        f"{statement} ⟨hb, ha⟩",
+        f"{statement} And.intro ha hb",
+        f"{statement} sorry",
+    ]
+    lean = validate_config(
+        {"lean": {**PRELUDE_LEAN, "command": [sys.executable, "-m", "mathforge.lean.elpi_lean"],
+                  "fanout": {"enabled": True, "min_items": 2, "jobs": 2, "dir": str(tmp_path / "fanout"),
+                             "partition": "cpu", "account": "root", "cpus_per_job": 1, "mem_gb": 1, "timeout_min": 10}}}
+    )["lean"]  # fmt: skip
+    items = [(lean["header"], statement, p) for p in proofs]
+    local = ProofChecker(LeanFileBackend(lean["command"], memory_mb=8192), {**lean, "fanout": {}})
+    expected = [v.status for v in local.check_many(items)]
+    assert expected == ["ok", "error", "ok", "has_sorry"]
+    checker = ProofChecker(
+        LeanFileBackend(lean["command"], memory_mb=8192), lean, tmp_path / "verdicts.jsonl"
+    )
+    assert [v.status for v in checker.check_many(items)] == expected
+    assert (
+        checker.checked == 4 and len(list((tmp_path / "fanout").glob("*/*_result.pkl"))) == 2
+    )  # two array tasks
+    assert [
+        v.status for v in checker.check_many(items)
+    ] == expected and checker.cached == 4  # then from the cache
+    checker.close()

@@ -8,15 +8,13 @@ Every Slurm run is under `timeout -s KILL`: executor-plugin failures show up as 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import REPO, STUB_WORKFLOW_SCRIPT, run_snakemake, write_stub_workflow
+from conftest import REPO, STUB_WORKFLOW_SCRIPT, require_slurm, run_snakemake, write_stub_workflow
 
 pytestmark = pytest.mark.e2e
 
@@ -24,19 +22,7 @@ pytestmark = pytest.mark.e2e
 VOLATILE_KEY = re.compile(r"seconds|latency|_s$|elapsed|time|duration|cpu_time|path|file$|log")
 
 
-def slurm_available() -> bool:
-    if not shutil.which("sbatch"):
-        return False
-    try:
-        return subprocess.run(["sinfo", "-h"], capture_output=True, timeout=10).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
-if not slurm_available():
-    if os.environ.get("MATHFORGE_REQUIRE_SLURM") == "1":
-        raise RuntimeError("MATHFORGE_REQUIRE_SLURM=1 but no Slurm answers: run `.ci/slurm.sh start`")
-    pytest.skip("no Slurm here (start one with `.ci/slurm.sh start`)", allow_module_level=True)
+require_slurm()
 
 
 def canonical(value):

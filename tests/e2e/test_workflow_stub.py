@@ -27,6 +27,7 @@ DOWNSTREAM_OF_PROBLEMS = {
     "autoformalize": 1,
     "prove": 1,
     "write_proof_sft_shards": 1,
+    "summarize_run": 1,
     "all": 1,
 }
 
@@ -72,8 +73,13 @@ def test_full_run_then_nothing_to_do(workdir):
     assert "| 1 | 100.0% | 100.0% |" in (wd / "results" / "t" / "eval" / "summary.md").read_text()
     assert (wd / "results" / "t" / "eval" / "pass_at_k.svg").exists()
 
+    funnel = (wd / "results" / "t" / "report" / "funnel.md").read_text()
+    assert "| extract_problems |" in funnel and "| prove |" in funnel and "| write_sft_shards |" in funnel
+
     dry = run_snakemake(wd, wd / "config.yaml", "-n")
     assert "Nothing to be done" in dry.output + dry.stderr
+    run_snakemake(wd, wd / "config.yaml", "--report", str(wd / "report.zip"))
+    assert (wd / "report.zip").stat().st_size > 10_000  # the HTML report with the funnel and eval
 
 
 def test_touching_one_input_reruns_only_what_depends_on_it(workdir):

@@ -46,6 +46,7 @@ class ProofChecker:
         self.backend = backend
         self.allowed_axioms = tuple(lean_cfg["allowed_axioms"])
         self.denylist = DEFAULT_DENYLIST
+        self.lean_cfg = lean_cfg
         self.workers = lean_cfg["workers"]
         self.timeout_s = lean_cfg["timeout_s"]
         self._lock = threading.Lock()  # checks run in threads; the store and counters are shared
@@ -72,7 +73,29 @@ class ProofChecker:
         return verdict
 
     def check_many(self, items: list[tuple[str, str, str]]) -> list[LeanVerdict]:
-        """Verdicts for (header, statement, proof) items, `lean.workers` checks at a time."""
+        """Verdicts for (header, statement, proof) items, `lean.workers` checks at a time, or on
+        Slurm array tasks for a large batch when `lean.fanout` is enabled."""
+        fanout = self.lean_cfg.get("fanout") or {}
+        if fanout.get("enabled"):
+            keys = [self.key(*item) for item in items]
+            todo = sorted(
+                {k: i for i, k in enumerate(keys) if self.store is None or k not in self.store}.values()
+            )
+            if len(todo) >= fanout["min_items"]:
+                from mathforge.lean.fanout import check_on_slurm
+
+                done = check_on_slurm(self.lean_cfg, [items[i] for i in todo])
+                fresh = dict(zip([keys[i] for i in todo], done, strict=True))
+                with self._lock:
+                    for key, data in fresh.items():
+                        self.checked += 1
+                        self.seconds += data.get("seconds", 0.0)
+                        if self.store is not None and data["status"] != "infra_error":
+                            self.store.add({"key": key, **data})
+                return [
+                    verdict_from_dict(fresh[k]) if k in fresh else self.check(*item)
+                    for k, item in zip(keys, items, strict=True)
+                ]
         if len(items) <= 1 or self.workers <= 1:
             return [self.check(*item) for item in items]
         with ThreadPoolExecutor(self.workers) as pool:

@@ -1,0 +1,19 @@
+# report: the run's funnel (rows kept and dropped per stage and reason) for `snakemake --report`.
+
+
+rule summarize_run:
+    input:
+        summaries=run_summaries(),
+    output:
+        table=report(f"{P.results}/report/funnel.md", caption="../workflow/report/funnel.rst", category="Funnel"),
+        plot=report(f"{P.results}/report/funnel.svg", caption="../workflow/report/funnel.rst", category="Funnel"),
+    log:
+        f"{P.logs}/summarize_run.log",
+    benchmark:
+        f"{P.bench}/summarize_run.tsv"
+    resources:
+        **family_resources("cpu"),
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/summarize_run.py"

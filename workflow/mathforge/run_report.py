@@ -1,0 +1,79 @@
+"""The run's funnel for `snakemake --report`: rows in, rows out and drops by reason for every
+stage, read from the summaries the stages write (problems funnel, decontamination, per-shard
+step summaries, SFT manifests), as a Markdown table and a bar chart."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+
+from mathforge.io import write_text
+
+PROBLEM_STEPS = ("ingest", "extract_problems", "classify_problems", "extract_answers")
+
+
+def _add(stages: dict[str, dict], name: str, n_in: int, n_out: int, dropped: dict) -> None:
+    stage = stages.setdefault(name, {"n_in": 0, "n_out": 0, "dropped": Counter()})
+    stage["n_in"] += n_in
+    stage["n_out"] += n_out
+    stage["dropped"].update({k: v for k, v in dropped.items() if isinstance(v, int)})
+
+
+def funnel(summaries: list[dict]) -> dict[str, dict]:
+    """{stage: {n_in, n_out, dropped}} over all summaries (shards of one step are added up)."""
+    stages: dict[str, dict] = {}
+    for summary in summaries:
+        summary = summary.get("stats", summary)  # SFT manifests hold their StepStats under "stats"
+        if "funnel" in summary:  # problems/summary.json
+            for step in PROBLEM_STEPS:
+                if step in summary["funnel"]:
+                    s = summary["funnel"][step]
+                    _add(stages, step, s["n_in"], s["n_out"], s.get("dropped", {}))
+        elif "target" in summary and "removed_per_method" in summary:  # decontamination
+            dropped = summary["removed"] if isinstance(summary.get("removed"), dict) else {}
+            _add(stages, f"decontaminate ({summary['target']})", summary["n_in"], summary["n_out"], dropped)
+        elif "step" in summary and "n_in" in summary:
+            _add(stages, summary["step"], summary["n_in"], summary["n_out"], summary.get("dropped", {}))
+    return stages
+
+
+def funnel_markdown(stages: dict[str, dict]) -> str:
+    lines = ["# Funnel", "", "Rows into and out of every stage, and what was dropped and why.", "",
+             "| stage | in | out | kept | dropped (reason: rows) |", "|---|---:|---:|---:|---|"]  # fmt: skip
+    for name, s in stages.items():
+        kept = f"{100 * s['n_out'] / s['n_in']:.0f}%" if s["n_in"] else "-"
+        drops = ", ".join(f"{k}: {v}" for k, v in sorted(s["dropped"].items())) or "-"
+        lines.append(f"| {name} | {s['n_in']} | {s['n_out']} | {kept} | {drops} |")
+    return "\n".join(lines) + "\n"
+
+
+def funnel_plot(stages: dict[str, dict], path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(stages)
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(names) + 1.2))
+    ax.barh(names, [stages[n]["n_in"] for n in names], color="#d9d9d9", label="in")
+    ax.barh(names, [stages[n]["n_out"] for n in names], color="#3b75af", label="out")
+    ax.invert_yaxis()
+    ax.set_xlabel("rows")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    tmp = f"{path}.tmp.svg"
+    fig.savefig(tmp, format="svg")
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def write_run_report(summary_paths: list[str], md_path: str, plot_path: str) -> dict[str, dict]:
+    summaries = []
+    for path in summary_paths:
+        with open(path, encoding="utf-8") as fh:
+            summaries.append(json.load(fh))
+    stages = funnel(summaries)
+    write_text(funnel_markdown(stages), md_path)
+    funnel_plot(stages, plot_path)
+    return stages
