@@ -152,9 +152,12 @@ def test_helpers():
     header = "prelude\ninductive True : Prop where\n  | intro : True"
     echoed = f"{header}\n\ntheorem t : True := sorry"
     assert normalize_statement(echoed, header) == "theorem t : True := sorry"
-    assert normalize_statement("inductive True : Prop where\ntheorem t : True := sorry", header).startswith(
-        "inductive"
+    partial = (
+        "inductive True : Prop where\n  | intro : True\ntheorem t : True := sorry"  # echo without `prelude`
     )
+    assert normalize_statement(partial, header) == "theorem t : True := sorry"
+    own = "inductive True : Prop\ntheorem t : True := sorry"  # not a header line: kept
+    assert normalize_statement(own, header).startswith("inductive")
     assert placeholder_definitions(
         "def MyContinuous (f : ℝ → ℝ) : Prop := True\ntheorem t : 1 = 1 := sorry"
     ) == ["MyContinuous"]

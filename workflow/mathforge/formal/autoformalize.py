@@ -46,18 +46,15 @@ def extract_lean_block(text: str) -> str | None:
 
 
 def normalize_statement(code: str, header: str = "") -> str:
-    """Comments stripped, `import` lines dropped and a copy of the header the block starts with
-    removed (the header is trusted and compiled in front anyway), blank lines squeezed."""
+    """Comments stripped, `import` lines dropped, the header's own lines at the top of the block
+    removed (models echo the header, often in part; it is trusted and compiled in front
+    anyway), blank lines squeezed."""
     lines = [ln.rstrip() for ln in strip_comments(code).splitlines() if not ln.strip().startswith("import ")]
-    echo = [
-        ln.strip()
-        for ln in strip_comments(header).splitlines()
-        if ln.strip() and not ln.strip().startswith("import ")
-    ]
-    content = [i for i, ln in enumerate(lines) if ln.strip()]
-    if echo and [lines[i].strip() for i in content[: len(echo)]] == echo:
-        lines = lines[content[len(echo) - 1] + 1 :]  # the model repeated the header: drop the copy
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    header_lines = {ln.strip() for ln in strip_comments(header).splitlines() if ln.strip()}
+    start = 0
+    while start < len(lines) and (not lines[start].strip() or lines[start].strip() in header_lines):
+        start += 1
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines[start:])).strip()
 
 
 def placeholder_definitions(statement: str) -> list[str]:
