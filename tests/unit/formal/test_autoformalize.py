@@ -58,6 +58,8 @@ SCRIPT = {
         {"contains": "does not match the problem", "reply": block(f"-- fixed\nimport Mathlib\n{BOTH}")},
         {"contains": "could not be checked", "reply": block(B_STMT)},
         {"contains": "trivial stand-ins", "reply": block(f"theorem g : True {SORRY}")},
+        {"contains": "Problem:\nPROVE-E", "reply": block(HEADER)},  # only the header echoed
+        {"contains": "no `theorem` declaration", "reply": block(B_STMT)},
         # backtranslation calls (their user message is just the statement)
         {"contains": "```lean4\ntheorem", "reply": "For propositions a and b with proofs, a and b hold."},
     ],
@@ -110,6 +112,12 @@ def test_placeholder_definitions_are_refused(run_loop):
     [d] = run_loop([{"problem_id": "d", "problem": "PROVE-D: good"}])
     assert d.turns[0].outcome == "placeholder"
     assert d.turns[1].statement == f"theorem g : True {SORRY}"
+
+
+def test_a_block_without_a_theorem_is_never_checked_or_judged(run_loop):
+    [e] = run_loop([{"problem_id": "e", "problem": "PROVE-E: echo"}])
+    assert e.turns[0].outcome == "no_theorem" and e.turns[0].lean_status is None
+    assert e.turns[1].statement == B_STMT
 
 
 def test_batched_problems_progress_independently(run_loop):

@@ -21,11 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mathforge.answers.judge import parse_judgement
-from mathforge.errors import InferenceError
+from mathforge.errors import InferenceError, InputError
 from mathforge.inference.client import SamplingParams
 from mathforge.inference.generation import Generator, make_request
 from mathforge.lean.feedback import error_feedback
-from mathforge.lean.source import strip_comments
+from mathforge.lean.source import strip_comments, theorem_name
 from mathforge.lean.verify import LeanVerdict
 from mathforge.prompts import load_prompt
 
@@ -57,6 +57,14 @@ def normalize_statement(code: str, header: str = "") -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines[start:])).strip()
 
 
+def has_theorem(statement: str) -> bool:
+    try:
+        theorem_name(statement)
+    except InputError:
+        return False
+    return True
+
+
 def placeholder_definitions(statement: str) -> list[str]:
     """Names of definitions that are trivial stand-ins (`def IsNice (n : ℕ) : Prop := True`)."""
     return _PLACEHOLDER.findall(strip_comments(statement))
@@ -69,8 +77,9 @@ class Turn:
     response: str
     finish_reason: str | None
     statement: str | None = None
-    outcome: str = ""  # no_block | empty | compile_error | rejected | timeout | placeholder | judge_failed |
-    # backtranslation_failed | inconsistent | accepted | llm_rejected
+    # no_block | no_theorem | empty | compile_error | rejected | timeout | placeholder |
+    # judge_failed | backtranslation_failed | inconsistent | accepted | llm_rejected
+    outcome: str = ""
     lean_status: str | None = None
     lean_messages: list[dict] = field(default_factory=list)
     backtranslation: str | None = None
@@ -150,6 +159,14 @@ class Autoformalizer:
                     )
                     continue
                 step.statement = normalize_statement(block, self.header)
+                if not has_theorem(step.statement):  # e.g. only a copy of the header: nothing to check
+                    step.outcome = "no_theorem"
+                    self._feedback(
+                        task,
+                        "Your code block has no `theorem` declaration (the header is already in the file). "
+                        "Write one named theorem stating the problem, with proof `sorry`.",
+                    )
+                    continue
                 placeholders = placeholder_definitions(step.statement)
                 if placeholders and self.stage["reject_placeholders"]:
                     step.outcome = "placeholder"

@@ -122,12 +122,21 @@ def statement_from_record(
 def load_statements(formal_path: str, shard: int, cfg: dict) -> list[dict]:
     """Accepted statements of the formal shard, and the user's statements hashed to this shard."""
     n_shards = cfg["formal"]["n_shards"]
-    statements = [
-        {"statement_id": r["problem_id"], "problem_id": r["problem_id"], "problem": r["problem"],
-         "formal_statement": r["formal_statement"], "lean_header": r["lean_header"],
-         "source": r.get("source"), "license": r.get("license")}
-        for r in read_records(formal_path) if r["status"] == "accepted"
-    ]  # fmt: skip
+    statements = []
+    for r in read_records(formal_path):
+        if r["status"] != "accepted":
+            continue
+        try:
+            theorem_name(r["formal_statement"])
+        except InputError:
+            raise InputError(
+                formal_path, f"problem_id {r['problem_id']}", "an accepted formal_statement with a `theorem`"
+            ) from None
+        statements.append(
+            {"statement_id": r["problem_id"], "problem_id": r["problem_id"], "problem": r["problem"],
+             "formal_statement": r["formal_statement"], "lean_header": r["lean_header"],
+             "source": r.get("source"), "license": r.get("license")}
+        )  # fmt: skip
     for table in cfg["proofs"]["statement_tables"]:
         for where, record in read_table_records(table["path"]):
             row = statement_from_record(record, table["path"], where, cfg["lean"]["header"], table["name"])
