@@ -123,8 +123,12 @@ def retrieve(
                 if cand.lexical == 0.0:
                     cand.lexical = lexical.pair_score(cand.item, grams)
         # Best first; among equal best scores the item agreeing on both signals (e.g. the exact copy
-        # rather than a shorter item it contains), then the lower index.
-        out.candidates.append(sorted(found.values(), key=lambda c: (-c.best, -(c.dense + c.lexical), c.item)))
+        # rather than a shorter item it contains), then the lower index. Scores are compared at 4
+        # decimals: float noise (a cosine of 1.0000001 vs 0.9999999, which differs between CPUs)
+        # must not decide which of two near-identical benchmark items a copy is attributed to.
+        out.candidates.append(
+            sorted(found.values(), key=lambda c: (-round(c.best, 4), -round(c.dense + c.lexical, 4), c.item))
+        )
     return out
 
 
