@@ -12,7 +12,7 @@ rule judge_answers:
     params:
         answers=config["answers"],
         model=model_identity(config["inference"]),
-        store=lambda wc: f"{P.cache}/judge_answers/shard-{wc.shard}.jsonl",
+        store=f"{P.cache}/judge_answers/shard-{{shard}}.jsonl",
     wildcard_constraints:
         shard=r"\d+",
     log:
@@ -39,7 +39,7 @@ rule fill_majority_answer:
     params:
         answers=config["answers"],
         model=model_identity(config["inference"]),
-        store=lambda wc: f"{P.cache}/fill_majority_answer/shard-{wc.shard}.jsonl",
+        store=f"{P.cache}/fill_majority_answer/shard-{{shard}}.jsonl",
     wildcard_constraints:
         shard=r"\d+",
     log:

@@ -15,7 +15,7 @@ def prompt_file(name):
     return f"{config['prompts_dir']}/{name}.yaml"
 
 
-def classifier_prompts(wildcards):
+def classifier_prompts():
     return [prompt_file(c["prompt"]) for c in config["problems"]["classification"]["classes"]]
 
 
@@ -42,7 +42,7 @@ def benchmark_files(wildcards):
     ]
 
 
-def solution_prompts(wildcards):
+def solution_prompts():
     tags = config["solutions"]["tir"]["code_tags"]
     return [prompt_file(p) for p in config["solutions"]["prompts"].values()] + [prompt_file(f"code_tags/{tags}")]
 
@@ -60,7 +60,7 @@ def sft_targets():
     return [*expand_shards("answers/majority/shard-{shard}.parquet"), f"{P.results}/sft/card.md"]
 
 
-def formal_prompts(wildcards):
+def formal_prompts():
     return [prompt_file(p) for p in config["formal"]["prompts"].values()]
 
 
@@ -80,11 +80,11 @@ def problem_targets():
     ]
 
 
-def proof_prompts(wildcards):
+def proof_prompts():
     return [prompt_file(p) for p in config["proofs"]["prompts"].values()]
 
 
-def statement_tables(wildcards):
+def statement_tables():
     return [t["path"] for t in config["proofs"]["statement_tables"]]
 
 

@@ -15,7 +15,7 @@ rule decontaminate:
     params:
         decontam=config["decontam"],
         model=model_identity(config["inference"]),
-        store=lambda wc: f"{P.cache}/decontaminate/{wc.target}.jsonl",
+        store=f"{P.cache}/decontaminate/{{target}}.jsonl",
         embedding_cache=str(embedding_cache_path(config)),
     wildcard_constraints:
         target="answers|proofs",

@@ -5,7 +5,7 @@
 rule evaluate_prover:
     input:
         benchmark=eval_benchmark_file,
-        prompts=proof_prompts,
+        prompts=proof_prompts(),
     output:
         results=f"{P.results}/eval/{{benchmark}}/{{model}}/results.parquet",
         summary=f"{P.results}/eval/{{benchmark}}/{{model}}/summary.json",
@@ -16,7 +16,7 @@ rule evaluate_prover:
         attempts={k: config["eval"][k] for k in ("n_samples", "max_turns", "sampling")},
         prover={k: v for k, v in config["proofs"].items() if k in PROVER_LOOP_KEYS},
         lean=lean_params(),
-        store=lambda wc: f"{P.cache}/evaluate_prover/{wc.benchmark}/{wc.model}.jsonl",
+        store=f"{P.cache}/evaluate_prover/{{benchmark}}/{{model}}.jsonl",
     wildcard_constraints:
         benchmark=r"[A-Za-z0-9_.-]+",
         model=r"[A-Za-z0-9_.-]+",

@@ -5,7 +5,7 @@
 rule autoformalize:
     input:
         problems=f"{P.results}/decontam/proofs/set.parquet",
-        prompts=formal_prompts,
+        prompts=formal_prompts(),
     output:
         formal=f"{P.results}/formal/shard-{{shard}}.parquet",
         summary=f"{P.results}/formal/shard-{{shard}}.summary.json",
@@ -13,7 +13,7 @@ rule autoformalize:
         formal=config["formal"],
         lean=lean_params(),
         model=model_identity(config["inference"]),
-        store=lambda wc: f"{P.cache}/autoformalize/shard-{wc.shard}.jsonl",
+        store=f"{P.cache}/autoformalize/shard-{{shard}}.jsonl",
     wildcard_constraints:
         shard=r"\d+",
     log:

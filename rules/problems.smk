@@ -10,7 +10,7 @@ rule ingest_forum:
         stats=f"{P.results}/problems/{{source}}/raw.stats.json",
     params:
         source=lambda wc: P.source(wc.source),
-        limits=lambda wc: {k: config["problems"][k] for k in ("remove_quotes", "max_post_chars", "max_discussion_chars")},
+        limits={k: config["problems"][k] for k in ("remove_quotes", "max_post_chars", "max_discussion_chars")},
     wildcard_constraints:
         source=P.wildcard_pattern(FORUM_SOURCES),
     log:
@@ -38,7 +38,7 @@ rule extract_problems:
         n_shards=source_shards,
         stage=config["problems"]["extraction"],
         model=model_identity(config["inference"]),
-        store=lambda wc: f"{P.cache}/extract_problems/{wc.source}/shard-{wc.shard}.jsonl",
+        store=f"{P.cache}/extract_problems/{{source}}/shard-{{shard}}.jsonl",
     wildcard_constraints:
         source=P.wildcard_pattern(FORUM_SOURCES),
         shard=r"\d+",
@@ -84,7 +84,7 @@ rule import_problems:
 rule classify_problems:
     input:
         problems=f"{P.results}/problems/{{source}}/extracted/shard-{{shard}}.parquet",
-        prompts=classifier_prompts,
+        prompts=classifier_prompts(),
     output:
         classified=f"{P.results}/problems/{{source}}/classified/shard-{{shard}}.parquet",
         proofs=f"{P.results}/problems/{{source}}/classified/shard-{{shard}}.proofs.parquet",
@@ -93,7 +93,7 @@ rule classify_problems:
     params:
         stage=config["problems"]["classification"],
         model=model_identity(config["inference"]),
-        store=lambda wc: f"{P.cache}/classify_problems/{wc.source}/shard-{wc.shard}.jsonl",
+        store=f"{P.cache}/classify_problems/{{source}}/shard-{{shard}}.jsonl",
     log:
         f"{P.logs}/classify_problems/{{source}}/shard-{{shard}}.log",
     benchmark:
@@ -117,7 +117,7 @@ rule extract_answers:
     params:
         stage=config["problems"]["answers"],
         model=model_identity(config["inference"]),
-        store=lambda wc: f"{P.cache}/extract_answers/{wc.source}/shard-{wc.shard}.jsonl",
+        store=f"{P.cache}/extract_answers/{{source}}/shard-{{shard}}.jsonl",
     log:
         f"{P.logs}/extract_answers/{{source}}/shard-{{shard}}.log",
     benchmark:

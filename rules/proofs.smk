@@ -5,8 +5,8 @@
 rule prove:
     input:
         formal=f"{P.results}/formal/shard-{{shard}}.parquet",
-        statement_tables=statement_tables,
-        prompts=proof_prompts,
+        statement_tables=statement_tables(),
+        prompts=proof_prompts(),
     output:
         proofs=f"{P.results}/proofs/shard-{{shard}}.parquet",
         summary=f"{P.results}/proofs/shard-{{shard}}.summary.json",
@@ -14,7 +14,7 @@ rule prove:
         proofs=config["proofs"],
         lean=lean_params(),
         model=model_identity(config["inference"]),
-        store=lambda wc: f"{P.cache}/prove/shard-{wc.shard}.jsonl",
+        store=f"{P.cache}/prove/shard-{{shard}}.jsonl",
     wildcard_constraints:
         shard=r"\d+",
     log:

@@ -10,7 +10,7 @@ rule write_sft_shards:
         majority_summaries=expand_shards("answers/majority/shard-{shard}.summary.json"),
         problem_summary=f"{P.results}/problems/summary.json",
         decontam_summary=f"{P.results}/decontam/answers/summary.json",
-        prompts=solution_prompts,
+        prompts=solution_prompts(),
     output:
         data=directory(f"{P.results}/sft/data"),
         manifest=f"{P.results}/sft/manifest.json",

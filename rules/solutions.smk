@@ -4,7 +4,7 @@
 rule generate_solutions:
     input:
         problems=f"{P.results}/decontam/answers/set.parquet",
-        prompts=solution_prompts,
+        prompts=solution_prompts(),
     output:
         solutions=f"{P.results}/solutions/shard-{{shard}}.parquet",
         summary=f"{P.results}/solutions/shard-{{shard}}.summary.json",
@@ -12,7 +12,7 @@ rule generate_solutions:
         solutions=config["solutions"],
         sandbox=config["sandbox"],
         model=model_identity(config["inference"]),
-        store=lambda wc: f"{P.cache}/generate_solutions/shard-{wc.shard}.jsonl",
+        store=f"{P.cache}/generate_solutions/shard-{{shard}}.jsonl",
     wildcard_constraints:
         shard=r"\d+",
     log:
