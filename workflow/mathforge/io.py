@@ -54,6 +54,12 @@ def write_text(text: str, path: str | os.PathLike) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+def write_svg(figure: Any, path: str | os.PathLike) -> None:
+    """A matplotlib figure as SVG, written atomically."""
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="svg")
+
+
 def read_records(path: str | os.PathLike) -> list[dict]:
     """A Parquet artifact as plain Python records (nested columns stay lists and dicts)."""
     try:

@@ -5,10 +5,9 @@ step summaries, SFT manifests), as a Markdown table and a bar chart."""
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 
-from mathforge.io import write_text
+from mathforge.io import write_svg, write_text
 
 PROBLEM_STEPS = ("ingest", "extract_problems", "classify_problems", "extract_answers")
 
@@ -62,10 +61,8 @@ def funnel_plot(stages: dict[str, dict], path: str) -> None:
     ax.set_xlabel("rows")
     ax.legend(loc="lower right")
     fig.tight_layout()
-    tmp = f"{path}.tmp.svg"
-    fig.savefig(tmp, format="svg")
+    write_svg(fig, path)
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def write_run_report(summary_paths: list[str], md_path: str, plot_path: str) -> dict[str, dict]:

@@ -23,23 +23,15 @@ import signal
 import socket
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 from mathforge.errors import ConfigError
 from mathforge.inference.endpoints import server_spec
 from mathforge.inference.processes import free_port
+from mathforge.inference.server import is_healthy
 from mathforge.io import write_json
 
 log = logging.getLogger(__name__)
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/health", timeout=2) as resp:
-            return resp.status == 200
-    except OSError:
-        return False
 
 
 def serve(cfg: dict, pool_dir: str) -> int:
@@ -60,7 +52,7 @@ def serve(cfg: dict, pool_dir: str) -> int:
     url = f"http://{socket.getfqdn()}:{port}"
     try:
         deadline = time.monotonic() + spec.startup_timeout_s
-        while not _healthy(f"http://127.0.0.1:{port}"):
+        while not is_healthy(f"http://127.0.0.1:{port}"):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"pool server did not start (exit code {proc.poll()})")
             time.sleep(1)
@@ -114,7 +106,7 @@ def pool_endpoints(pool_dir: Path, wait_s: float) -> list[str]:
         for path in sorted((pool_dir / "endpoints").glob("*.json")):
             with contextlib.suppress(ValueError, OSError):
                 url = json.loads(path.read_text())["url"]
-                if _healthy(url):
+                if is_healthy(url):
                     urls.append(url)
         if urls or time.monotonic() >= deadline:
             break

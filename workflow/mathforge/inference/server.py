@@ -105,7 +105,7 @@ class ServerHandle:
             stop_server(self.state_file)
 
 
-def _health(base_url: str, timeout: float = 2.0) -> bool:
+def is_healthy(base_url: str, timeout: float = 2.0) -> bool:
     try:
         with urllib.request.urlopen(base_url + "/health", timeout=timeout) as resp:
             return resp.status == 200
@@ -181,7 +181,7 @@ def _wait_healthy(state_file: Path, log_file: Path, timeout_s: float) -> str:
             raise InferenceError(
                 f"inference server exited during start-up; last lines of {log_file}:\n{_tail(log_file)}"
             )
-        if _health(state["base_url"]):
+        if is_healthy(state["base_url"]):
             return state["base_url"]
         if time.monotonic() > deadline:
             stop_server(state_file)

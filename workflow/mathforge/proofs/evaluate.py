@@ -13,13 +13,12 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import os
 
 from mathforge.config import deep_update, validate_config
 from mathforge.errors import InputError
 from mathforge.funnel import StepStats, write_step
 from mathforge.inference.endpoints import model_identity
-from mathforge.io import read_table_records, write_text
+from mathforge.io import read_table_records, write_svg, write_text
 from mathforge.proofs.passk import mean_pass_at_k
 from mathforge.proofs.stage import PROOF_SCHEMA, attempt_row, run_prover, statement_from_record
 
@@ -156,10 +155,8 @@ def _plot(summaries: list[dict], path: str) -> None:
     if summaries:
         ax.legend(fontsize=7)
     fig.tight_layout()
-    tmp = f"{path}.tmp.svg"
-    fig.savefig(tmp, format="svg")
+    write_svg(fig, path)
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def write_eval_summary(summary_paths: list[str], md_path: str, tsv_path: str, plot_path: str) -> None:

@@ -126,7 +126,7 @@ class Prover:
             t0 = time.monotonic()
             replies = self._ask(active, turn)
             self.seconds["generate"] += time.monotonic() - t0
-            to_check: list[tuple[Attempt, ProofTurn]] = []
+            to_check: list[tuple[Attempt, ProofTurn, str]] = []
             for attempt, reply in zip(active, replies, strict=True):
                 step = ProofTurn(
                     turn, reply.get("text") or "", reply.get("finish_reason"), reply.get("completion_tokens")
@@ -141,17 +141,15 @@ class Prover:
                     step.outcome = "no_block"
                     self._continue(attempt, step, "cut_off" if step.finish_reason == "length" else "no_block")
                     continue
-                to_check.append((attempt, step))
+                to_check.append((attempt, step, block))
             t0 = time.monotonic()
             items = []
-            for attempt, step in to_check:
+            for attempt, _step, block in to_check:
                 target = by_id[attempt.statement_id]
-                items.append(
-                    (target["lean_header"], target["formal_statement"], extract_lean_block(step.response))
-                )
+                items.append((target["lean_header"], target["formal_statement"], block))
             verdicts = self.checker.check_many(items)
             self.seconds["check"] += time.monotonic() - t0
-            for (attempt, step), verdict, item in zip(to_check, verdicts, items, strict=True):
+            for (attempt, step, _block), verdict, item in zip(to_check, verdicts, items, strict=True):
                 self._judge_turn(attempt, step, verdict, item[0])
             if stop_at_first:
                 for group in attempts.values():
