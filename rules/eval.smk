@@ -27,7 +27,7 @@ rule evaluate_prover:
     resources:
         **family_resources("llm"),
     conda:
-        "../envs/vllm.yaml"
+        "../envs/lean.yaml"
     script:
         "../scripts/evaluate_prover.py"
 

@@ -23,6 +23,6 @@ rule autoformalize:
     resources:
         **family_resources("llm"),
     conda:
-        "../envs/vllm.yaml"
+        "../envs/lean.yaml"
     script:
         "../scripts/autoformalize.py"

@@ -24,7 +24,7 @@ rule prove:
     resources:
         **family_resources("llm"),
     conda:
-        "../envs/vllm.yaml"
+        "../envs/lean.yaml"
     script:
         "../scripts/prove.py"
 

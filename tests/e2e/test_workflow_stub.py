@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import zipfile
 
 import pyarrow.parquet as pq
 import pytest
@@ -75,11 +76,19 @@ def test_full_run_then_nothing_to_do(workdir):
 
     funnel = (wd / "results" / "t" / "report" / "funnel.md").read_text()
     assert "| extract_problems |" in funnel and "| prove |" in funnel and "| write_sft_shards |" in funnel
+    statistics = (wd / "results" / "t" / "report" / "statistics.md").read_text()
+    assert "| plain/" in statistics and "## Majority answers" in statistics and "| answers |" in statistics
+    assert (wd / "results" / "t" / "report" / "solve_rates.svg").exists()
 
     dry = run_snakemake(wd, wd / "config.yaml", "-n")
     assert "Nothing to be done" in dry.output + dry.stderr
     run_snakemake(wd, wd / "config.yaml", "--report", str(wd / "report.zip"))
     assert (wd / "report.zip").stat().st_size > 10_000  # the HTML report with the funnel and eval
+    with zipfile.ZipFile(wd / "report.zip") as report:
+        names = report.namelist()
+    assert any(n.endswith("statistics.md") for n in names) and any(
+        n.endswith("solve_rates.svg") for n in names
+    )
 
 
 def test_touching_one_input_reruns_only_what_depends_on_it(workdir):

@@ -8,6 +8,7 @@ import json
 from collections import Counter
 
 from mathforge.io import write_svg, write_text
+from mathforge.run_statistics import solve_rate_plot, statistics_markdown
 
 PROBLEM_STEPS = ("ingest", "extract_problems", "classify_problems", "extract_answers")
 
@@ -65,7 +66,11 @@ def funnel_plot(stages: dict[str, dict], path: str) -> None:
     plt.close(fig)
 
 
-def write_run_report(summary_paths: list[str], md_path: str, plot_path: str) -> dict[str, dict]:
+def write_run_report(
+    summary_paths: list[str], md_path: str, plot_path: str, stats_path: str, solve_rates_path: str
+) -> dict[str, dict]:
+    """The funnel (table + chart), and the solution/answer/decontamination statistics (table +
+    solve-rate histogram), all from the stages' summaries."""
     summaries = []
     for path in summary_paths:
         with open(path, encoding="utf-8") as fh:
@@ -73,4 +78,7 @@ def write_run_report(summary_paths: list[str], md_path: str, plot_path: str) -> 
     stages = funnel(summaries)
     write_text(funnel_markdown(stages), md_path)
     funnel_plot(stages, plot_path)
+    flat = [s.get("stats", s) for s in summaries]
+    write_text(statistics_markdown(flat), stats_path)
+    solve_rate_plot(flat, solve_rates_path)
     return stages

@@ -79,6 +79,14 @@ def _solve_rates(group: list[dict]) -> tuple[float, list[dict]]:
     return (sum(bool(r["judgement"]) for r in group) / total if total else 0.0), rates
 
 
+def _correct_by_variant(rows: list[dict]) -> dict[str, dict]:
+    """Solutions and correct solutions (final verdicts) per mode/effort, for the run report."""
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for row in rows:
+        counts[f"{row['mode']}/{row['effort']}"].update(solutions=1, correct=bool(row["judgement"]))
+    return {variant: dict(c) for variant, c in sorted(counts.items())}
+
+
 def majority_stage(
     in_path: str, cfg: dict, out_majority: str, out_final: str, summary_path: str, store_path: str
 ) -> StepStats:
@@ -157,6 +165,7 @@ def majority_stage(
             "solutions": len(final_rows),
             "correct_solutions": sum(bool(r["judgement"]) for r in final_rows),
             "rejudged": len(rejudge),
+            "correct_by_variant": _correct_by_variant(final_rows),
             "solve_rate_histogram": solve_rate_histogram(
                 [p["solve_rate"] for p in problems if p["expected_answer"]]
             ),

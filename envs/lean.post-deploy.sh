@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs once, inside the new conda environment of envs/lean.yaml (Snakemake's post-deploy hook):
+# installs elan and the Lean toolchain pinned in lean/lean-toolchain under $CONDA_PREFIX/elan and
+# puts them on PATH whenever the environment is activated. Needs network (GitHub) on the node
+# that creates the environment; nodes without it should use a prepared image (lean/README.md).
+set -euo pipefail
+toolchain_file="$(cd "$(dirname "$0")/.." && pwd)/lean/lean-toolchain"
+toolchain="$(cat "$toolchain_file" 2>/dev/null || echo stable)"
+export ELAN_HOME="$CONDA_PREFIX/elan"
+if [ ! -x "$ELAN_HOME/bin/elan" ]; then
+    curl -sSfL https://raw.githubusercontent.com/leanprover/elan/master/elan-init.sh -o "$CONDA_PREFIX/elan-init.sh"
+    sh "$CONDA_PREFIX/elan-init.sh" -y --no-modify-path --default-toolchain "$toolchain"
+    rm -f "$CONDA_PREFIX/elan-init.sh"
+fi
+mkdir -p "$CONDA_PREFIX/etc/conda/activate.d"
+cat > "$CONDA_PREFIX/etc/conda/activate.d/elan.sh" <<ACTIVATE
+export ELAN_HOME="$ELAN_HOME"
+export PATH="$ELAN_HOME/bin:\$PATH"
+ACTIVATE
+"$ELAN_HOME/bin/lean" --version

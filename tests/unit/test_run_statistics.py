@@ -1,0 +1,80 @@
+"""Solution, answer and decontamination statistics added up over shards, as the report shows them."""
+
+from mathforge.run_statistics import answer_statistics, solution_statistics, statistics_markdown
+
+SOLUTIONS = [
+    {
+        "step": "generate_solutions", "n_in": 2, "n_out": 8, "dropped": {},
+        "solutions_by_variant": {
+            "plain/high": {"solutions": 4, "with_answer": 3, "completion_tokens": 400, "code_executions": 0},
+            "tir/high": {"solutions": 4, "with_answer": 4, "completion_tokens": 200, "code_executions": 6},
+        },
+        "finish_reasons": {"stop": 7, "length": 1}, "code_cells": {"ok": 5, "error": 1}, "errors": 0,
+    },
+    {
+        "step": "generate_solutions", "n_in": 1, "n_out": 4, "dropped": {},
+        "solutions_by_variant": {
+            "plain/high": {"solutions": 2, "with_answer": 2, "completion_tokens": 100, "code_executions": 0},
+            "tir/high": {"solutions": 2, "with_answer": 1, "completion_tokens": 100, "code_executions": 2},
+        },
+        "finish_reasons": {"stop": 4}, "code_cells": {"ok": 1, "timeout": 1}, "errors": 1,
+    },
+]  # fmt: skip
+MAJORITY = [
+    {
+        "step": "fill_majority_answer", "n_in": 2, "n_out": 1, "dropped": {"difficulty": 1},
+        "answer_rule": {"forum_agrees": 2}, "majority_status": {"ok": 2}, "solutions": 8,
+        "correct_solutions": 5, "rejudged": 0, "judge_method": {"exact": 6, "symbolic": 2},
+        "solve_rate_histogram": {"0": 0, "0.5-0.6": 1, "1": 1},
+        "correct_by_variant": {"plain/high": {"solutions": 4, "correct": 2}, "tir/high": {"solutions": 4, "correct": 3}},
+    },
+    {
+        "step": "fill_majority_answer", "n_in": 1, "n_out": 1, "dropped": {},
+        "answer_rule": {"forum_contradicted": 1}, "majority_status": {"ok": 1}, "solutions": 4,
+        "correct_solutions": 4, "rejudged": 4, "judge_method": {"exact": 4},
+        "solve_rate_histogram": {"0": 0, "0.5-0.6": 0, "1": 1},
+        "correct_by_variant": {"plain/high": {"solutions": 2, "correct": 2}, "tir/high": {"solutions": 2, "correct": 2}},
+    },
+]  # fmt: skip
+DECONTAM = {
+    "target": "answers", "n_in": 10, "n_out": 7, "removed": {"benchmark_match": 2, "duplicate": 1},
+    "removed_per_benchmark": {"gsm8k": 2}, "removed_per_method": {"retrieval": 1, "judge": 1, "dedup": 1},
+    "candidates": {"dense": 5, "lexical": 3}, "judge": {"pairs": 2, "yes": 1, "no": 1},
+}  # fmt: skip
+
+
+def test_solutions_add_up_over_shards_and_take_correctness_from_the_vote():
+    variants = solution_statistics([*SOLUTIONS, *MAJORITY])
+    assert variants["tir/high"] == {
+        "solutions": 6, "with_answer": 5, "completion_tokens": 300, "code_executions": 8, "correct": 5, "judged": 6,
+    }  # fmt: skip
+    assert variants["plain/high"]["correct"] == 4 and variants["plain/high"]["judged"] == 6
+
+
+def test_answers_add_up_over_shards():
+    answers = answer_statistics([*SOLUTIONS, *MAJORITY, DECONTAM])
+    assert answers["numbers"]["problems"] == 3 and answers["numbers"]["kept"] == 2
+    assert answers["numbers"]["correct_solutions"] == 9 and answers["numbers"]["rejudged"] == 4
+    assert answers["numbers"]["code_cells"] == 8 and answers["numbers"]["code_cells_ok"] == 6
+    assert answers["answer_rule"] == {"forum_agrees": 2, "forum_contradicted": 1}
+    assert list(answers["solve_rate_histogram"].items()) == [("0", 0), ("0.5-0.6", 1), ("1", 2)]
+    assert answers["finish_reasons"] == {"stop": 11, "length": 1}
+
+
+def test_markdown_rows():
+    md = statistics_markdown([*SOLUTIONS, *MAJORITY, DECONTAM])
+    assert "| tir/high | 6 | 83.3% | 50 | 1.33 | 5 (83.3%) |" in md
+    assert "| plain/high | 6 | 83.3% | 83 | 0.00 | 4 (66.7%) |" in md
+    assert "Code cells run: 8 (75.0% ok)" in md and "Solutions that ended in an error: 1." in md
+    assert "Problems voted on: 3; kept for SFT (answer found, solve rate in range): 2 (66.7%)" in md
+    assert "| 1 | 2 |" in md
+    assert (
+        "| answers | 10 | 7 | benchmark_match: 2, duplicate: 1 | gsm8k: 2 | dedup: 1, judge: 1, retrieval: 1 "
+        "| 5, 3 | no: 1, pairs: 2, yes: 1 |"
+    ) in md
+
+
+def test_markdown_without_answers_yet():
+    md = statistics_markdown(SOLUTIONS)
+    assert "| tir/high | 6 | 83.3% | 50 | 1.33 | - |" in md
+    assert "Problems voted on: 0" in md

@@ -1,0 +1,142 @@
+"""Solution, answer and decontamination statistics for `snakemake --report`, added up over shards
+from the summaries the stages write (the funnel is in `mathforge.run_report`)."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+
+def _kind(summary: dict) -> str | None:
+    if "target" in summary and "removed_per_method" in summary:
+        return "decontaminate"
+    return summary.get("step")
+
+
+def solution_statistics(summaries: list[dict]) -> dict[str, Counter]:
+    """{mode/effort: solutions, with_answer, completion_tokens, code_executions[, correct, judged]}."""
+    variants: dict[str, Counter] = defaultdict(Counter)
+    for summary in summaries:
+        if _kind(summary) == "generate_solutions":
+            for variant, counts in summary.get("solutions_by_variant", {}).items():
+                variants[variant].update(counts)
+        elif _kind(summary) == "fill_majority_answer":
+            for variant, counts in summary.get("correct_by_variant", {}).items():
+                variants[variant].update(correct=counts["correct"], judged=counts["solutions"])
+    return dict(sorted(variants.items()))
+
+
+def answer_statistics(summaries: list[dict]) -> dict:
+    """Majority-vote outcomes over all shards: problems, rules, statuses, solve rates, judges."""
+    keys = ("answer_rule", "majority_status", "solve_rate_histogram", "judge_method", "finish_reasons")
+    totals = {key: Counter() for key in keys}
+    numbers = Counter()
+    for summary in summaries:
+        kind = _kind(summary)
+        if kind == "fill_majority_answer":
+            numbers.update(
+                problems=summary["n_in"],
+                kept=summary["n_out"],
+                solutions=summary.get("solutions", 0),
+                correct_solutions=summary.get("correct_solutions", 0),
+                rejudged=summary.get("rejudged", 0),
+            )
+            for key in ("answer_rule", "majority_status", "solve_rate_histogram", "judge_method"):
+                totals[key].update(summary.get(key, {}))
+        elif kind == "generate_solutions":
+            totals["finish_reasons"].update(summary.get("finish_reasons", {}))
+            numbers.update(code_cells=sum(summary.get("code_cells", {}).values()))
+            numbers.update(code_cells_ok=summary.get("code_cells", {}).get("ok", 0))
+            numbers.update(solution_errors=summary.get("errors", 0))
+    return {"numbers": numbers, **totals}
+
+
+def decontamination_statistics(summaries: list[dict]) -> list[dict]:
+    return [s for s in summaries if _kind(s) == "decontaminate"]
+
+
+def _pct(part: float, whole: float) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "-"
+
+
+def _counts(counter: dict) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in sorted(counter.items()) if v) or "-"
+
+
+def statistics_markdown(summaries: list[dict]) -> str:
+    variants = solution_statistics(summaries)
+    answers = answer_statistics(summaries)
+    n = answers["numbers"]
+    lines = [
+        "# Solutions, answers and decontamination",
+        "",
+        "## Solutions by mode and reasoning effort",
+        "",
+        "Correct is the final verdict against the expected answer after majority voting and repair.",
+        "",
+        "| variant | solutions | with \\boxed{} answer | mean completion tokens | code cells / solution "
+        "| correct |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for variant, c in variants.items():
+        solutions = c["solutions"]
+        tokens = f"{c['completion_tokens'] / solutions:.0f}" if solutions else "-"
+        cells = f"{c['code_executions'] / solutions:.2f}" if solutions else "-"
+        correct = f"{c['correct']} ({_pct(c['correct'], c['judged'])})" if c["judged"] else "-"
+        answered = _pct(c["with_answer"], solutions)
+        lines.append(f"| {variant} | {solutions} | {answered} | {tokens} | {cells} | {correct} |")
+    lines += [
+        "",
+        f"Finish reasons: {_counts(answers['finish_reasons'])}. "
+        f"Code cells run: {n['code_cells']} ({_pct(n['code_cells_ok'], n['code_cells'])} ok). "
+        f"Solutions that ended in an error: {n['solution_errors']}.",
+        "",
+        "## Majority answers",
+        "",
+        f"- Problems voted on: {n['problems']}; kept for SFT (answer found, solve rate in range): "
+        f"{n['kept']} ({_pct(n['kept'], n['problems'])}).",
+        f"- Solutions judged: {n['solutions']}; correct: {n['correct_solutions']} "
+        f"({_pct(n['correct_solutions'], n['solutions'])}); re-judged after the answer was repaired: "
+        f"{n['rejudged']}.",
+        f"- Expected answer taken by rule: {_counts(answers['answer_rule'])}.",
+        f"- Vote outcome: {_counts(answers['majority_status'])}.",
+        f"- Verdicts decided by: {_counts(answers['judge_method'])}.",
+        "",
+        "| solve rate | problems |",
+        "|---|---:|",
+        *[f"| {b} | {v} |" for b, v in answers["solve_rate_histogram"].items()],
+        "",
+        "## Decontamination",
+        "",
+        "| target | in | out | removed (reason: rows) | per benchmark | per method "
+        "| candidates (dense, lexical) | judge |",
+        "|---|---:|---:|---|---|---|---|---|",
+    ]
+    for s in decontamination_statistics(summaries):
+        removed = s["removed"] if isinstance(s.get("removed"), dict) else {}
+        cands = s.get("candidates", {})
+        lines.append(
+            f"| {s['target']} | {s['n_in']} | {s['n_out']} | {_counts(removed)} "
+            f"| {_counts(s.get('removed_per_benchmark', {}))} | {_counts(s.get('removed_per_method', {}))} "
+            f"| {cands.get('dense', '-')}, {cands.get('lexical', '-')} | {_counts(s.get('judge', {}))} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def solve_rate_plot(summaries: list[dict], path: str) -> None:
+    """Problems per solve-rate bin (all shards), the difficulty profile of the answer set."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from mathforge.io import write_svg
+
+    histogram = answer_statistics(summaries)["solve_rate_histogram"]
+    fig, ax = plt.subplots(figsize=(7, 3))
+    ax.bar(list(histogram), list(histogram.values()), color="#3b75af")
+    ax.set_xlabel("solve rate (correct / solutions)")
+    ax.set_ylabel("problems")
+    ax.tick_params(axis="x", labelrotation=45)
+    fig.tight_layout()
+    write_svg(fig, path)
+    plt.close(fig)
