@@ -26,14 +26,14 @@ MAJORITY = [
         "answer_rule": {"forum_agrees": 2}, "majority_status": {"ok": 2}, "solutions": 8,
         "correct_solutions": 5, "rejudged": 0, "judge_method": {"exact": 6, "symbolic": 2},
         "solve_rate_histogram": {"0": 0, "0.5-0.6": 1, "1": 1},
-        "correct_by_variant": {"plain/high": {"solutions": 4, "correct": 2}, "tir/high": {"solutions": 4, "correct": 3}},
+        "correct_by_variant": {"plain/high": {"solutions": 4, "judged": 4, "correct": 2}, "tir/high": {"solutions": 4, "judged": 4, "correct": 3}},
     },
     {
         "step": "fill_majority_answer", "n_in": 1, "n_out": 1, "dropped": {},
         "answer_rule": {"forum_contradicted": 1}, "majority_status": {"ok": 1}, "solutions": 4,
         "correct_solutions": 4, "rejudged": 4, "judge_method": {"exact": 4},
         "solve_rate_histogram": {"0": 0, "0.5-0.6": 0, "1": 1},
-        "correct_by_variant": {"plain/high": {"solutions": 2, "correct": 2}, "tir/high": {"solutions": 2, "correct": 2}},
+        "correct_by_variant": {"plain/high": {"solutions": 2, "judged": 1, "correct": 1}, "tir/high": {"solutions": 2, "judged": 2, "correct": 2}},
     },
 ]  # fmt: skip
 DECONTAM = {
@@ -48,7 +48,7 @@ def test_solutions_add_up_over_shards_and_take_correctness_from_the_vote():
     assert variants["tir/high"] == {
         "solutions": 6, "with_answer": 5, "completion_tokens": 300, "code_executions": 8, "correct": 5, "judged": 6,
     }  # fmt: skip
-    assert variants["plain/high"]["correct"] == 4 and variants["plain/high"]["judged"] == 6
+    assert variants["plain/high"]["correct"] == 3 and variants["plain/high"]["judged"] == 5
 
 
 def test_answers_add_up_over_shards():
@@ -64,7 +64,7 @@ def test_answers_add_up_over_shards():
 def test_markdown_rows():
     md = statistics_markdown([*SOLUTIONS, *MAJORITY, DECONTAM])
     assert "| tir/high | 6 | 83.3% | 50 | 1.33 | 5 (83.3%) |" in md
-    assert "| plain/high | 6 | 83.3% | 83 | 0.00 | 4 (66.7%) |" in md
+    assert "| plain/high | 6 | 83.3% | 83 | 0.00 | 3 (60.0%) |" in md
     assert "Code cells run: 8 (75.0% ok)" in md and "Solutions that ended in an error: 1." in md
     assert "Problems voted on: 3; kept for SFT (answer found, solve rate in range): 2 (66.7%)" in md
     assert "| 1 | 2 |" in md

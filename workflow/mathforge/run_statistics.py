@@ -21,7 +21,7 @@ def solution_statistics(summaries: list[dict]) -> dict[str, Counter]:
                 variants[variant].update(counts)
         elif _kind(summary) == "fill_majority_answer":
             for variant, counts in summary.get("correct_by_variant", {}).items():
-                variants[variant].update(correct=counts["correct"], judged=counts["solutions"])
+                variants[variant].update(correct=counts["correct"], judged=counts["judged"])
     return dict(sorted(variants.items()))
 
 
@@ -71,7 +71,8 @@ def statistics_markdown(summaries: list[dict]) -> str:
         "",
         "## Solutions by mode and reasoning effort",
         "",
-        "Correct is the final verdict against the expected answer after majority voting and repair.",
+        "Correct is the final verdict against the expected answer after majority voting and repair, "
+        "out of the solutions that have one (problems without an expected answer have no verdict).",
         "",
         "| variant | solutions | with \\boxed{} answer | mean completion tokens | code cells / solution "
         "| correct |",

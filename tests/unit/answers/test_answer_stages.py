@@ -130,6 +130,9 @@ def test_judge_vote_repair_and_rejudge(env):
     assert sum(v["solutions"] for v in by_variant.values()) == summary["solutions"] == len(f)
     assert sum(v["correct"] for v in by_variant.values()) == summary["correct_solutions"]
     assert summary["correct_solutions"] == sum(bool(r["judgement"]) for r in f.values())
+    assert sum(v["judged"] for v in by_variant.values()) == sum(
+        r["judgement"] is not None for r in f.values()
+    )
 
 
 def test_rerun_sends_no_new_judge_requests_and_difficulty_filter_marks_problems(env):

@@ -80,10 +80,14 @@ def _solve_rates(group: list[dict]) -> tuple[float, list[dict]]:
 
 
 def _correct_by_variant(rows: list[dict]) -> dict[str, dict]:
-    """Solutions and correct solutions (final verdicts) per mode/effort, for the run report."""
+    """Solutions, judged solutions (a final verdict exists: the problem has an expected answer) and
+    correct ones per mode/effort, for the run report."""
     counts: dict[str, Counter] = defaultdict(Counter)
     for row in rows:
-        counts[f"{row['mode']}/{row['effort']}"].update(solutions=1, correct=bool(row["judgement"]))
+        verdict = row["judgement"]
+        counts[f"{row['mode']}/{row['effort']}"].update(
+            solutions=1, judged=verdict is not None, correct=verdict is True
+        )
     return {variant: dict(c) for variant, c in sorted(counts.items())}
 
 
