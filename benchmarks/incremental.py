@@ -42,9 +42,13 @@ SCRIPT = {
 }
 
 
-def snakemake(workdir: Path, *args: str) -> tuple[float, subprocess.CompletedProcess]:
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory",
-           str(workdir), "--configfile", str(workdir / "config.yaml"), "--cores", "2", *args]  # fmt: skip
+def snakemake(
+    workdir: Path, *args: str, snakefile: Path = REPO / "Snakefile"
+) -> tuple[float, subprocess.CompletedProcess]:
+    """Snakemake on `snakefile` in `workdir` (its config.yaml, if it has one), timed; failures end the run."""
+    configfile = workdir / "config.yaml"
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile), "--directory", str(workdir),
+           *(["--configfile", str(configfile)] if configfile.exists() else []), "--cores", "2", *args]  # fmt: skip
     started = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -101,13 +105,8 @@ def floor_seconds(workdir: Path, jobs: int) -> float:
     workdir.mkdir(parents=True)
     (workdir / "Snakefile").write_text(FLOOR_SNAKEFILE)
     (workdir / "noop.py").write_text("pass\n")
-    cmd = [sys.executable, "-m", "snakemake", "--directory", str(workdir), "--snakefile", str(workdir / "Snakefile"),
-           "--cores", "2", "-n", "-q", "--config", f"jobs={jobs}"]  # fmt: skip
-    started = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"snakemake failed:\n{proc.stderr[-4000:]}")
-    return time.monotonic() - started
+    seconds, _ = snakemake(workdir, "-n", "-q", "--config", f"jobs={jobs}", snakefile=workdir / "Snakefile")
+    return seconds
 
 
 def noop_at_scale(plan: Path, dry_run_output: str) -> tuple[float, int]:

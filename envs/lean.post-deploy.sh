@@ -5,7 +5,14 @@
 # that creates the environment; nodes without it should use a prepared image (lean/README.md).
 set -euo pipefail
 toolchain_file="$(cd "$(dirname "$0")/.." && pwd)/lean/lean-toolchain"
-toolchain="$(cat "$toolchain_file" 2>/dev/null || echo stable)"
+if [ -r "$toolchain_file" ]; then
+    toolchain="$(cat "$toolchain_file")"
+else
+    # A workflow deployed without lean/ (e.g. from a remote Snakefile): say so, rather than
+    # silently installing a different Lean than the one the repository pins.
+    echo "lean.post-deploy.sh: $toolchain_file not found; installing Lean 'stable'" >&2
+    toolchain=stable
+fi
 export ELAN_HOME="$CONDA_PREFIX/elan"
 if [ ! -x "$ELAN_HOME/bin/elan" ]; then
     curl -sSfL https://raw.githubusercontent.com/leanprover/elan/master/elan-init.sh -o "$CONDA_PREFIX/elan-init.sh"

@@ -1,6 +1,11 @@
 """Solution, answer and decontamination statistics added up over shards, as the report shows them."""
 
-from mathforge.run_statistics import answer_statistics, solution_statistics, statistics_markdown
+from mathforge.run_statistics import (
+    answer_statistics,
+    run_statistics,
+    solution_statistics,
+    statistics_markdown,
+)
 
 SOLUTIONS = [
     {
@@ -62,7 +67,7 @@ def test_answers_add_up_over_shards():
 
 
 def test_markdown_rows():
-    md = statistics_markdown([*SOLUTIONS, *MAJORITY, DECONTAM])
+    md = statistics_markdown(run_statistics([*SOLUTIONS, *MAJORITY, DECONTAM]))
     assert "| tir/high | 6 | 83.3% | 50 | 1.33 | 5 (83.3%) |" in md
     assert "| plain/high | 6 | 83.3% | 83 | 0.00 | 3 (60.0%) |" in md
     assert "Code cells run: 8 (75.0% ok)" in md and "Solutions that ended in an error: 1." in md
@@ -75,6 +80,6 @@ def test_markdown_rows():
 
 
 def test_markdown_without_answers_yet():
-    md = statistics_markdown(SOLUTIONS)
+    md = statistics_markdown(run_statistics(SOLUTIONS))
     assert "| tir/high | 6 | 83.3% | 50 | 1.33 | - |" in md
     assert "Problems voted on: 0" in md

@@ -54,10 +54,23 @@ def write_text(text: str, path: str | os.PathLike) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
-def write_svg(figure: Any, path: str | os.PathLike) -> None:
-    """A matplotlib figure as SVG, written atomically."""
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, format="svg")
+@contextlib.contextmanager
+def svg_figure(path: str | os.PathLike, figsize: tuple[float, float]) -> Iterator[tuple[Any, Any]]:
+    """A new matplotlib figure and its axes (headless backend); when the block succeeds it is laid
+    out and written atomically to `path` as SVG. The figure is closed either way."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=figsize)
+    try:
+        yield fig, ax
+        fig.tight_layout()
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="svg")
+    finally:
+        plt.close(fig)
 
 
 def read_records(path: str | os.PathLike) -> list[dict]:

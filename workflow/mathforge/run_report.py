@@ -7,8 +7,14 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from mathforge.io import write_svg, write_text
-from mathforge.run_statistics import solve_rate_plot, statistics_markdown
+from mathforge.io import svg_figure, write_text
+from mathforge.run_statistics import (
+    run_statistics,
+    solve_rate_plot,
+    statistics_markdown,
+    summary_body,
+    summary_kind,
+)
 
 PROBLEM_STEPS = ("ingest", "extract_problems", "classify_problems", "extract_answers")
 
@@ -23,18 +29,18 @@ def _add(stages: dict[str, dict], name: str, n_in: int, n_out: int, dropped: dic
 def funnel(summaries: list[dict]) -> dict[str, dict]:
     """{stage: {n_in, n_out, dropped}} over all summaries (shards of one step are added up)."""
     stages: dict[str, dict] = {}
-    for summary in summaries:
-        summary = summary.get("stats", summary)  # SFT manifests hold their StepStats under "stats"
-        if "funnel" in summary:  # problems/summary.json
+    for summary in map(summary_body, summaries):
+        kind = summary_kind(summary)
+        if kind == "problems":
             for step in PROBLEM_STEPS:
                 if step in summary["funnel"]:
                     s = summary["funnel"][step]
                     _add(stages, step, s["n_in"], s["n_out"], s.get("dropped", {}))
-        elif "target" in summary and "removed_per_method" in summary:  # decontamination
+        elif kind == "decontaminate":
             dropped = summary["removed"] if isinstance(summary.get("removed"), dict) else {}
             _add(stages, f"decontaminate ({summary['target']})", summary["n_in"], summary["n_out"], dropped)
-        elif "step" in summary and "n_in" in summary:
-            _add(stages, summary["step"], summary["n_in"], summary["n_out"], summary.get("dropped", {}))
+        elif kind and "n_in" in summary:
+            _add(stages, kind, summary["n_in"], summary["n_out"], summary.get("dropped", {}))
     return stages
 
 
@@ -49,21 +55,13 @@ def funnel_markdown(stages: dict[str, dict]) -> str:
 
 
 def funnel_plot(stages: dict[str, dict], path: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     names = list(stages)
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(names) + 1.2))
-    ax.barh(names, [stages[n]["n_in"] for n in names], color="#d9d9d9", label="in")
-    ax.barh(names, [stages[n]["n_out"] for n in names], color="#3b75af", label="out")
-    ax.invert_yaxis()
-    ax.set_xlabel("rows")
-    ax.legend(loc="lower right")
-    fig.tight_layout()
-    write_svg(fig, path)
-    plt.close(fig)
+    with svg_figure(path, figsize=(7, 0.45 * len(names) + 1.2)) as (_fig, ax):
+        ax.barh(names, [stages[n]["n_in"] for n in names], color="#d9d9d9", label="in")
+        ax.barh(names, [stages[n]["n_out"] for n in names], color="#3b75af", label="out")
+        ax.invert_yaxis()
+        ax.set_xlabel("rows")
+        ax.legend(loc="lower right")
 
 
 def write_run_report(
@@ -78,7 +76,7 @@ def write_run_report(
     stages = funnel(summaries)
     write_text(funnel_markdown(stages), md_path)
     funnel_plot(stages, plot_path)
-    flat = [s.get("stats", s) for s in summaries]
-    write_text(statistics_markdown(flat), stats_path)
-    solve_rate_plot(flat, solve_rates_path)
+    stats = run_statistics(summaries)
+    write_text(statistics_markdown(stats), stats_path)
+    solve_rate_plot(stats["answers"]["solve_rate_histogram"], solve_rates_path)
     return stages

@@ -5,21 +5,43 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+from mathforge.io import svg_figure
 
-def _kind(summary: dict) -> str | None:
-    if "target" in summary and "removed_per_method" in summary:
+
+def summary_body(summary: dict) -> dict:
+    """The stage summary itself: SFT manifests hold their StepStats under "stats"."""
+    return summary.get("stats", summary)
+
+
+def summary_kind(body: dict) -> str | None:
+    """What a summary body describes: "problems" (problems/summary.json, the problem steps'
+    funnel), "decontaminate", or the step name of a StepStats summary."""
+    if "funnel" in body:
+        return "problems"
+    if "target" in body and "removed_per_method" in body:
         return "decontaminate"
-    return summary.get("step")
+    return body.get("step")
+
+
+def run_statistics(summaries: list[dict]) -> dict:
+    """The solution, answer and decontamination statistics over all summaries, computed once."""
+    bodies = [summary_body(s) for s in summaries]
+    return {
+        "variants": solution_statistics(bodies),
+        "answers": answer_statistics(bodies),
+        "decontamination": decontamination_statistics(bodies),
+    }
 
 
 def solution_statistics(summaries: list[dict]) -> dict[str, Counter]:
     """{mode/effort: solutions, with_answer, completion_tokens, code_executions[, correct, judged]}."""
     variants: dict[str, Counter] = defaultdict(Counter)
     for summary in summaries:
-        if _kind(summary) == "generate_solutions":
+        kind = summary_kind(summary)
+        if kind == "generate_solutions":
             for variant, counts in summary.get("solutions_by_variant", {}).items():
                 variants[variant].update(counts)
-        elif _kind(summary) == "fill_majority_answer":
+        elif kind == "fill_majority_answer":
             for variant, counts in summary.get("correct_by_variant", {}).items():
                 variants[variant].update(correct=counts["correct"], judged=counts["judged"])
     return dict(sorted(variants.items()))
@@ -31,7 +53,7 @@ def answer_statistics(summaries: list[dict]) -> dict:
     totals = {key: Counter() for key in keys}
     numbers = Counter()
     for summary in summaries:
-        kind = _kind(summary)
+        kind = summary_kind(summary)
         if kind == "fill_majority_answer":
             numbers.update(
                 problems=summary["n_in"],
@@ -44,14 +66,17 @@ def answer_statistics(summaries: list[dict]) -> dict:
                 totals[key].update(summary.get(key, {}))
         elif kind == "generate_solutions":
             totals["finish_reasons"].update(summary.get("finish_reasons", {}))
-            numbers.update(code_cells=sum(summary.get("code_cells", {}).values()))
-            numbers.update(code_cells_ok=summary.get("code_cells", {}).get("ok", 0))
-            numbers.update(solution_errors=summary.get("errors", 0))
+            cells = summary.get("code_cells", {})
+            numbers.update(
+                code_cells=sum(cells.values()),
+                code_cells_ok=cells.get("ok", 0),
+                solution_errors=summary.get("errors", 0),
+            )
     return {"numbers": numbers, **totals}
 
 
 def decontamination_statistics(summaries: list[dict]) -> list[dict]:
-    return [s for s in summaries if _kind(s) == "decontaminate"]
+    return [s for s in summaries if summary_kind(s) == "decontaminate"]
 
 
 def _pct(part: float, whole: float) -> str:
@@ -62,9 +87,9 @@ def _counts(counter: dict) -> str:
     return ", ".join(f"{k}: {v}" for k, v in sorted(counter.items()) if v) or "-"
 
 
-def statistics_markdown(summaries: list[dict]) -> str:
-    variants = solution_statistics(summaries)
-    answers = answer_statistics(summaries)
+def statistics_markdown(stats: dict) -> str:
+    """`run_statistics` as Markdown: solutions by variant, majority answers, decontamination."""
+    variants, answers = stats["variants"], stats["answers"]
     n = answers["numbers"]
     lines = [
         "# Solutions, answers and decontamination",
@@ -112,7 +137,7 @@ def statistics_markdown(summaries: list[dict]) -> str:
         "| candidates (dense, lexical) | judge |",
         "|---|---:|---:|---|---|---|---|---|",
     ]
-    for s in decontamination_statistics(summaries):
+    for s in stats["decontamination"]:
         removed = s["removed"] if isinstance(s.get("removed"), dict) else {}
         cands = s.get("candidates", {})
         lines.append(
@@ -123,21 +148,10 @@ def statistics_markdown(summaries: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def solve_rate_plot(summaries: list[dict], path: str) -> None:
+def solve_rate_plot(histogram: dict[str, int], path: str) -> None:
     """Problems per solve-rate bin (all shards), the difficulty profile of the answer set."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from mathforge.io import write_svg
-
-    histogram = answer_statistics(summaries)["solve_rate_histogram"]
-    fig, ax = plt.subplots(figsize=(7, 3))
-    ax.bar(list(histogram), list(histogram.values()), color="#3b75af")
-    ax.set_xlabel("solve rate (correct / solutions)")
-    ax.set_ylabel("problems")
-    ax.tick_params(axis="x", labelrotation=45)
-    fig.tight_layout()
-    write_svg(fig, path)
-    plt.close(fig)
+    with svg_figure(path, figsize=(7, 3)) as (_fig, ax):
+        ax.bar(list(histogram), list(histogram.values()), color="#3b75af")
+        ax.set_xlabel("solve rate (correct / solutions)")
+        ax.set_ylabel("problems")
+        ax.tick_params(axis="x", labelrotation=45)

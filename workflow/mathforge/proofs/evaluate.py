@@ -18,7 +18,7 @@ from mathforge.config import deep_update, validate_config
 from mathforge.errors import InputError
 from mathforge.funnel import StepStats, write_step
 from mathforge.inference.endpoints import model_identity
-from mathforge.io import read_table_records, write_svg, write_text
+from mathforge.io import read_table_records, svg_figure, write_text
 from mathforge.proofs.passk import mean_pass_at_k
 from mathforge.proofs.stage import PROOF_SCHEMA, attempt_row, run_prover, statement_from_record
 
@@ -135,28 +135,20 @@ def summarize_eval(summaries: list[dict], md_path: str, tsv_path: str, plot_path
 
 
 def _plot(summaries: list[dict], path: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for s in summaries:
-        for t in sorted({1, s["max_turns"]}):
-            row = s["pass_at_k"][f"turns={t}"]
-            ks = [int(k) for k in row]
-            ax.plot(ks, [100 * row[str(k)] for k in ks], marker="o",
-                    label=f"{s['benchmark']} / {s['model']} (turns={t})")  # fmt: skip
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("k (attempts)")
-    ax.set_ylabel("pass@k (%)")
-    ax.set_ylim(0, 100)
-    ax.grid(alpha=0.3)
-    if summaries:
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    write_svg(fig, path)
-    plt.close(fig)
+    with svg_figure(path, figsize=(6, 4)) as (_fig, ax):
+        for s in summaries:
+            for t in sorted({1, s["max_turns"]}):
+                row = s["pass_at_k"][f"turns={t}"]
+                ks = [int(k) for k in row]
+                ax.plot(ks, [100 * row[str(k)] for k in ks], marker="o",
+                        label=f"{s['benchmark']} / {s['model']} (turns={t})")  # fmt: skip
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("k (attempts)")
+        ax.set_ylabel("pass@k (%)")
+        ax.set_ylim(0, 100)
+        ax.grid(alpha=0.3)
+        if summaries:
+            ax.legend(fontsize=7)
 
 
 def write_eval_summary(summary_paths: list[str], md_path: str, tsv_path: str, plot_path: str) -> None:
