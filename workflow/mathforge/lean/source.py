@@ -41,11 +41,21 @@ def strip_comments(code: str) -> str:
     return "".join(out)
 
 
-def theorem_name(statement: str) -> str:
-    names = _DECL.findall(strip_comments(statement))
-    if not names:
+def _decl_name(match: re.Match) -> str:
+    """The declared name of a `_DECL`/`_ANSWER_DECL` match, without a `.{u, v}` universe list."""
+    return match.group(1).rstrip(".")
+
+
+def _statement_decl(statement: str) -> tuple[str, re.Match]:
+    code = strip_comments(statement)
+    matches = list(_DECL.finditer(code))
+    if not matches:
         raise InputError("<statement>", "text", "a `theorem` or `lemma` declaration")
-    return names[-1]
+    return code, matches[-1]
+
+
+def theorem_name(statement: str) -> str:
+    return _decl_name(_statement_decl(statement)[1])
 
 
 def _signature_end(code: str, start: int) -> int:
@@ -64,12 +74,24 @@ def _signature_end(code: str, start: int) -> int:
 
 def statement_signature(statement: str) -> str:
     """The trusted statement up to (not including) its top-level `:=`."""
-    code = strip_comments(statement)
-    match = list(_DECL.finditer(code))[-1] if _DECL.search(code) else None
-    if match is None:
-        raise InputError("<statement>", "text", "a `theorem` or `lemma` declaration")
+    code, match = _statement_decl(statement)
     end = _signature_end(code, match.start())
     return (code if end < 0 else code[:end]).rstrip()
+
+
+def statement_parts(statement: str) -> tuple[str, str]:
+    """(what the statement declares before its theorem, the theorem's signature after its name:
+    universe list, binders and type) - e.g. ("", " (a b : Prop) : And a b")."""
+    code, match = _statement_decl(statement)
+    end = _signature_end(code, match.start())
+    after_name = match.start(1) + len(_decl_name(match))
+    return code[: match.start()].strip(), (code if end < 0 else code[:end])[after_name:].rstrip()
+
+
+def target_start(code: str, name: str) -> int | None:
+    """Where the model's (last) declaration of the theorem `name` starts in comment-free `code`."""
+    found = [m for m in _ANSWER_DECL.finditer(code) if _decl_name(m) == name]
+    return found[-1].start() if found else None
 
 
 def stitch_proof(statement: str, proof: str) -> str | None:
@@ -79,12 +101,10 @@ def stitch_proof(statement: str, proof: str) -> str | None:
     dropped, and its own copy of the statement is replaced by the trusted one, so it can neither
     change the statement nor prepare the environment.
     """
-    name = theorem_name(statement)
     code = strip_comments(proof)
-    found = [m for m in _ANSWER_DECL.finditer(code) if m.group(1) == name]
-    if not found:
+    start = target_start(code, theorem_name(statement))
+    if start is None:
         return None
-    start = found[-1].start()
     end = _signature_end(code, start)
     if end < 0:
         return None
@@ -109,3 +129,49 @@ def denied_constructs(code: str, denylist: tuple[str, ...] | list[str] = DEFAULT
         if re.search(edge_l + re.escape(token) + edge_r, text):
             found.append(token)
     return found
+
+
+# `set_option`s a model may write: limits and linters. Others can switch checks off
+# (`debug.skipKernelTC`, `warn.sorry`, `debug.byAsSorry`, ...), so they are refused.
+ALLOWED_OPTIONS = (
+    "maxHeartbeats", "maxRecDepth", "synthInstance.", "exponentiation.threshold", "linter.",
+    "autoImplicit", "relaxedAutoImplicit",
+)  # fmt: skip
+# Attributes a model may put on its declarations: none of them runs code or changes how Lean
+# checks (unlike `implemented_by`, `extern`, `csimp`, `init`, elaborator and tactic attributes).
+ALLOWED_ATTRIBUTES = frozenset(
+    "simp reducible irreducible semireducible inline noinline specialize ext norm_cast push_cast "
+    "simps nolint elab_as_elim congr gcongr symm refl trans".split()
+)
+_SET_OPTION = re.compile(r"(?<![\w.])set_option\s+([^\s]+)")
+
+
+def refused_options(code: str) -> list[str]:
+    """The options `code` sets that are not in `ALLOWED_OPTIONS` (comment-free `code`)."""
+    names = _SET_OPTION.findall(code)
+    return [n for n in names if not any(n == a or (a.endswith(".") and n.startswith(a)) for a in ALLOWED_OPTIONS)]
+
+
+def _attribute_lists(code: str) -> list[str]:
+    """The insides of every `@[...]` in `code` (brackets nested inside are kept)."""
+    found = []
+    for match in re.finditer(r"@\[", code):
+        depth, i = 1, match.end()
+        while i < len(code) and depth:
+            depth += {"[": 1, "]": -1}.get(code[i], 0)
+            i += 1
+        found.append(code[match.end() : i - 1])
+    return found
+
+
+def refused_attributes(code: str) -> list[str]:
+    """The attributes in `@[...]` of comment-free `code` that are not in `ALLOWED_ATTRIBUTES`."""
+    refused = []
+    for inside in _attribute_lists(code):
+        for entry in inside.split(","):
+            words = entry.strip().lstrip("-").split()
+            words = words[1:] if words[:1] in (["local"], ["scoped"]) else words
+            name = words[0] if words else entry.strip()
+            if name not in ALLOWED_ATTRIBUTES:
+                refused.append(name)
+    return refused
