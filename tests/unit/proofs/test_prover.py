@@ -27,6 +27,10 @@ S_FIRST = "theorem s_first (p q : Prop) (hp : p) (hq : q) : And p q :="
 S_FIX = "theorem s_fix (p q : Prop) (h : And p q) : And q p :="
 S_NEVER = "theorem s_never (p : Prop) : p :="
 S_TAMPER = "theorem s_tamper (p : Prop) (hp : p) : p :="
+S_HELP = "theorem s_help (p q : Prop) (hp : p) (hq : q) : And q p :="
+# a helper lemma first (with an error in the first turn, fixed after the feedback)
+HELPER = "theorem swap_of {x y : Prop} (hx : x) (hy : y) : And y x :=\n  And.intro ARGS"
+HELPED = f"{S_HELP}\n  swap_of hp hq"
 
 
 def block(code: str) -> str:
@@ -37,12 +41,14 @@ SCRIPT = {
     "rules": [
         # refinement turns (matched by what the feedback quotes)
         {"contains": "wrongField", "reply": block(f"{S_FIX}\n  And.intro h.right h.left")},
+        {"contains": "<error>hx</error>", "reply": block(f"-- helper\n{HELPER.replace('ARGS', 'hy hx')}\n\n{HELPED}")},
         {"contains": "uses `sorry`", "reply": block(f"{S_NEVER} by exact?")},
         {"contains": "was rejected", "reply": block(f"axiom cheat : False\n{S_NEVER}\n  False.elim cheat")},
         {"contains": "had no ```lean4", "reply": block(f"{S_NEVER} sorry")},
         # first turns, by the statement in the prompt
         {"contains": "theorem s_first", "reply": block(f"-- helper comment\n{S_FIRST} ⟨hp, hq⟩")},
         {"contains": "theorem s_fix", "reply": block(f"{S_FIX}\n  And.intro h.wrongField h.left")},
+        {"contains": "theorem s_help", "reply": block(f"{HELPER.replace('ARGS', 'hx hy')}\n\n{HELPED}")},
         {"contains": "theorem s_never", "reply": "I think this is false."},
         # the model proves a different (true) statement in its copy: the trusted one is re-stitched
         {
@@ -112,10 +118,10 @@ def test_all_attempts_fail_through_every_feedback_kind(prove):
     for a in out["s_never"]:
         assert not a.verified and len(a.turns) == 4
         # no block -> sorry (denylisted before Lean) -> `exact?` rejected -> an axiom the model
-        # declared is dropped by re-stitching, so its proof does not compile
-        assert [t.outcome for t in a.turns] == ["no_block", "has_sorry", "rejected", "error"]
+        # declared as a helper is rejected
+        assert [t.outcome for t in a.turns] == ["no_block", "has_sorry", "rejected", "rejected"]
         assert "exact?" in a.turns[2].lean_reason
-        assert "cheat" in a.turns[3].lean_messages[0]["text"]
+        assert "axiom" in a.turns[3].lean_reason and "cheat" in a.turns[3].proof
     # the two attempts differ only in their seeds; the model here is deterministic, so the
     # second attempt's proofs are answered from the verdict cache
     assert out["s_never"][0].seed != out["s_never"][1].seed
@@ -127,6 +133,18 @@ def test_a_changed_statement_never_verifies(prove):
     [a] = out["s_tamper"]
     assert not a.verified and a.turns[0].outcome == "error"
     assert a.turns[0].proof.startswith(S_TAMPER)  # the trusted statement, not the model's
+
+
+def test_a_proof_with_a_helper_lemma_is_verified_and_trained_on_as_checked(prove):
+    out, _ = prove([statement(S_HELP)])
+    [a] = out["s_help"]
+    assert [t.outcome for t in a.turns] == ["error", "verified"]
+    # the feedback marks the error in the helper's own line, not a line of the checker's source
+    assert "  And.intro <error>hx</error> hy" in a.turns[0].feedback
+    checked = f"{HELPER.replace('ARGS', 'hy hx')}\n\n{HELPED}"
+    assert a.turns[1].proof == checked  # helpers included, the comment dropped
+    [_, assistant] = training_messages(a, remove_cot=True, delete_wrong_turns=True, system=False)
+    assert assistant["content"] == f"```lean4\n{checked}\n```"
 
 
 def test_timeout_gets_its_own_feedback(prove):

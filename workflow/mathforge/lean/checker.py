@@ -16,7 +16,7 @@ from mathforge.ids import canonical_json, sha256_hex
 from mathforge.inference.store import RequestStore
 from mathforge.lean.messages import LeanMessage
 from mathforge.lean.source import DEFAULT_DENYLIST
-from mathforge.lean.verify import LeanVerdict, check_proof
+from mathforge.lean.verify import PROOF_CHECK_VERSION, LeanVerdict, check_proof
 
 
 def lean_identity(lean_cfg: dict) -> dict:
@@ -37,7 +37,8 @@ def lean_identity(lean_cfg: dict) -> dict:
 def verdict_from_dict(data: dict) -> LeanVerdict:
     return LeanVerdict(
         data["status"], [LeanMessage(**m) for m in data["messages"]], data.get("reason"),
-        data.get("axioms"), data.get("seconds", 0.0), data.get("source", ""),
+        data.get("axioms"), data.get("seconds", 0.0), data.get("source", ""), data.get("code"),
+        data.get("code_offset"),
     )  # fmt: skip
 
 
@@ -56,7 +57,9 @@ class ProofChecker:
         self.seconds = 0.0  # Lean time of the checks run here (not of cached ones)
 
     def key(self, header: str, statement: str, proof: str) -> str:
-        return sha256_hex(canonical_json([self.identity, list(self.denylist), header, statement, proof]))
+        return sha256_hex(
+            canonical_json([PROOF_CHECK_VERSION, self.identity, list(self.denylist), header, statement, proof])
+        )
 
     def check(self, header: str, statement: str, proof: str) -> LeanVerdict:
         key = self.key(header, statement, proof)

@@ -38,10 +38,12 @@ def mark_span(lines: list[str], message: LeanMessage, context_lines: int) -> str
 def error_feedback(
     verdict: LeanVerdict, header: str, code: str, max_errors: int, context_lines: int = 0
 ) -> str:
-    """The first `max_errors` errors of `verdict` for the body `code` (checked after `header`),
+    """The first `max_errors` errors of `verdict` for the body `code` (checked after `header`,
+    or at `verdict.code_offset`),
     each with its code lines and its message; the verdict's reason when no error has a position."""
     lines = code.splitlines()
-    offset = body_line_offset(header)  # positions count from the header's first line
+    # positions count from the header's first line; a proof with helpers starts further down
+    offset = body_line_offset(header) if verdict.code_offset is None else verdict.code_offset
     parts = []
     for number, message in enumerate(verdict.errors[:max_errors], 1):
         relative = None

@@ -2,9 +2,10 @@
 
 Per statement, `n_pass` independent attempts (each its own seed); per attempt up to
 `max_turns` turns. A turn: the model answers, the last ```lean4 block is taken, the trusted
-statement is re-stitched onto its proof (whatever the model wrote before its theorem is dropped,
-its copy of the statement replaced), denylisted constructs (`apply?`, `exact?`, `sorry`,
-`axiom`, ...) are rejected, and Lean checks the rest. On failure the next turn, in the same
+statement is re-stitched onto its proof (its copy of the statement replaced) - or, when the
+model wrote helper declarations before its theorem, its whole code is compiled and Lean checks
+that the theorem proves the trusted statement - denylisted constructs (`apply?`, `exact?`,
+`sorry`, `axiom`, ...) are rejected, and Lean checks the rest. On failure the next turn, in the same
 conversation, gets feedback that depends on the failure: the compiler errors with their code
 lines and `<error></error>` spans, or a message for sorry, timeout, a rejected construct, or a
 missing code block. With `stop_at_first`, a statement's attempts stop once one is verified
@@ -41,7 +42,7 @@ class ProofTurn:
     response: str
     finish_reason: str | None
     completion_tokens: int | None = None
-    proof: str | None = None  # the re-stitched code Lean checked
+    proof: str | None = None  # the code Lean checked (re-stitched, or with the model's helpers)
     outcome: str = ""  # verified | no_block | error | has_sorry | timeout | rejected | llm_rejected
     lean_status: str | None = None
     lean_reason: str | None = None
@@ -178,7 +179,7 @@ class Prover:
         step.lean_status, step.lean_reason = verdict.status, verdict.reason
         step.lean_messages = [m.to_dict() for m in verdict.messages]
         step.lean_seconds = verdict.seconds
-        step.proof = _stitched_body(verdict.source, header)
+        step.proof = verdict.code
         if verdict.status == "ok":
             step.outcome = "verified"
             attempt.verified_turn = step.turn
@@ -213,10 +214,3 @@ class Prover:
             {"role": "user", "content": step.feedback},
         ]
 
-
-def _stitched_body(source: str, header: str) -> str | None:
-    """The proof part of a compiled source (header and the appended `#print axioms` removed)."""
-    if not source:
-        return None
-    body = source[len(header.rstrip()) :] if source.startswith(header.rstrip()) else source
-    return body.split("\n\n#print axioms", 1)[0].strip()
