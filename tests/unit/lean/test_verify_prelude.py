@@ -148,7 +148,9 @@ theorem both_unfolded (a b : Prop) (ha : a) (hb : b) : Both a b := And.intro ha 
 
 theorem both (p q : Prop) (hp : p) (hq : q) : And p q := both_unfolded p q hp hq"""
 # What `partial def` needs of a mini-Init: the compiler's builtins and `Inhabited`
-PARTIAL_HEADER = HEADER + """
+PARTIAL_HEADER = (
+    HEADER
+    + """
 unsafe axiom lcAny : Type
 inductive lcVoid : Type
 unsafe axiom lcProof {α : Prop} : α
@@ -158,6 +160,7 @@ class Inhabited.{u} (α : Sort u) where
   default : α
 instance : Inhabited Bool where
   default := Bool.true"""
+)
 HELPER_PARTIAL = """partial def spin (b : Bool) : Bool := spin b
 
 theorem both (a b : Prop) (ha : a) (hb : b) : And a b := (fun _ => And.intro ha hb) (spin Bool.true)"""
@@ -211,7 +214,12 @@ theorem both (a b : Prop) (ha : a) (hb : b) : AndLike a b := ha"""
 def test_a_less_universe_polymorphic_proof_is_rejected(lean):
     statement = "theorem refl_any.{u} (α : Sort u) (x : α) : Eq x x := sorryAx _ Bool.false"
     general = "theorem same {β : Sort v} (y : β) : Eq y y := Eq.refl y\n"
-    assert check_proof(lean, HEADER, statement, general + "theorem refl_any (α : Sort w) (x : α) : Eq x x := same x").status == "ok"
+    assert (
+        check_proof(
+            lean, HEADER, statement, general + "theorem refl_any (α : Sort w) (x : α) : Eq x x := same x"
+        ).status
+        == "ok"
+    )
     narrow = general + "theorem refl_any (α : Sort 1) (x : α) : Eq x x := same x"
     verdict = check_proof(lean, HEADER, statement, narrow)
     assert verdict.status == "rejected" and "does not prove the given statement" in verdict.reason
@@ -234,14 +242,20 @@ end Sneaky"""
 
 
 def test_implemented_by_and_attribute_tricks_are_rejected(lean):
-    trick = """def honest (b : Bool) : Bool := b
+    trick = (
+        """def honest (b : Bool) : Bool := b
 @[implemented_by honest] def flip (b : Bool) : Bool := Bool.rec Bool.true Bool.false b
-""" + GOOD
+"""
+        + GOOD
+    )
     verdict = check_proof(lean, HEADER, STATEMENT, trick)
     assert verdict.status == "rejected" and "implemented_by" in verdict.reason
     csimp = "@[csimp] theorem fast : True := True.intro\n" + GOOD
     verdict = check_proof(lean, HEADER, STATEMENT, csimp)
     assert verdict.status == "rejected" and "csimp" in verdict.reason
+    simproc = "simproc trust (And _ _) := fun _ => return .continue\n" + HELPER_LEMMA  # runs model meta code
+    verdict = check_proof(lean, HEADER, STATEMENT, simproc)
+    assert verdict.status == "rejected" and "simproc" in verdict.reason
     reducible = "@[reducible] def Both (a b : Prop) : Prop := And a b\n" + GOOD
     assert check_proof(lean, HEADER, STATEMENT, reducible).status == "ok"
 

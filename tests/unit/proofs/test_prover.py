@@ -41,7 +41,10 @@ SCRIPT = {
     "rules": [
         # refinement turns (matched by what the feedback quotes)
         {"contains": "wrongField", "reply": block(f"{S_FIX}\n  And.intro h.right h.left")},
-        {"contains": "<error>hx</error>", "reply": block(f"-- helper\n{HELPER.replace('ARGS', 'hy hx')}\n\n{HELPED}")},
+        {
+            "contains": "<error>hx</error>",
+            "reply": block(f"-- helper\n{HELPER.replace('ARGS', 'hy hx')}\n\n{HELPED}"),
+        },
         {"contains": "uses `sorry`", "reply": block(f"{S_NEVER} by exact?")},
         {"contains": "was rejected", "reply": block(f"axiom cheat : False\n{S_NEVER}\n  False.elim cheat")},
         {"contains": "had no ```lean4", "reply": block(f"{S_NEVER} sorry")},

@@ -51,7 +51,9 @@ def answer_code(proof: str, header: str, statement: str) -> str:
     top-level commands that repeat the header's or the statement's own (models echo the header)."""
     trusted = {_normal(c) for c in commands(strip_comments(f"{header}\n{statement_parts(statement)[0]}"))}
     kept = [
-        c for c in commands(strip_comments(proof)) if not c.startswith("import ") and _normal(c) not in trusted
+        c
+        for c in commands(strip_comments(proof))
+        if not c.startswith("import ") and _normal(c) not in trusted
     ]
     return "\n\n".join(kept)
 
@@ -102,5 +104,6 @@ def refused_names(code: str, name: str, header: str, statement: str) -> str | No
     used = {_last(n) for n in _declared(strip_comments(header)) + _IDENT.findall(strip_comments(statement))}
     clashes = sorted({d for d in _declared(code) if d != name and _last(d) in used - {name}})
     if clashes:
-        return f"the proof would redefine {', '.join(f'`{c}`' for c in clashes)}, used by the header or the statement"
+        names = ", ".join(f"`{c}`" for c in clashes)
+        return f"the proof would redefine {names}, used by the header or the statement"
     return None

@@ -58,7 +58,9 @@ class ProofChecker:
 
     def key(self, header: str, statement: str, proof: str) -> str:
         return sha256_hex(
-            canonical_json([PROOF_CHECK_VERSION, self.identity, list(self.denylist), header, statement, proof])
+            canonical_json(
+                [PROOF_CHECK_VERSION, self.identity, list(self.denylist), header, statement, proof]
+            )
         )
 
     def check(self, header: str, statement: str, proof: str) -> LeanVerdict:

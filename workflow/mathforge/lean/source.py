@@ -116,6 +116,8 @@ DEFAULT_DENYLIST = (
     "infix", "infixl", "infixr", "prefix", "postfix", "elab", "elab_rules", "run_cmd", "run_tac",
     "run_elab", "#eval", "implemented_by", "extern", "unsafe", "debug.skipKernelTC", "apply?",
     "exact?", "decide?", "instance", "attribute", "open private",
+    # ways to run the model's own meta code while checking (and so to edit the environment)
+    "simproc", "dsimproc", "by_elab", "initialize", "builtin_initialize",
 )  # fmt: skip
 
 
@@ -139,17 +141,20 @@ ALLOWED_OPTIONS = (
 )  # fmt: skip
 # Attributes a model may put on its declarations: none of them runs code or changes how Lean
 # checks (unlike `implemented_by`, `extern`, `csimp`, `init`, elaborator and tactic attributes).
-ALLOWED_ATTRIBUTES = frozenset(
-    "simp reducible irreducible semireducible inline noinline specialize ext norm_cast push_cast "
-    "simps nolint elab_as_elim congr gcongr symm refl trans".split()
-)
+ALLOWED_ATTRIBUTES = (
+    "simp", "reducible", "irreducible", "semireducible", "inline", "noinline", "specialize", "ext",
+    "norm_cast", "push_cast", "simps", "nolint", "elab_as_elim", "congr", "gcongr", "symm", "refl", "trans",
+)  # fmt: skip
 _SET_OPTION = re.compile(r"(?<![\w.])set_option\s+([^\s]+)")
 
 
 def refused_options(code: str) -> list[str]:
     """The options `code` sets that are not in `ALLOWED_OPTIONS` (comment-free `code`)."""
-    names = _SET_OPTION.findall(code)
-    return [n for n in names if not any(n == a or (a.endswith(".") and n.startswith(a)) for a in ALLOWED_OPTIONS)]
+
+    def allowed(name: str) -> bool:
+        return any(name == a or (a.endswith(".") and name.startswith(a)) for a in ALLOWED_OPTIONS)
+
+    return [n for n in _SET_OPTION.findall(code) if not allowed(n)]
 
 
 def _attribute_lists(code: str) -> list[str]:

@@ -61,7 +61,8 @@ class LeanVerdict:
     def to_dict(self) -> dict:
         return {
             "status": self.status, "reason": self.reason, "axioms": self.axioms, "seconds": self.seconds,
-            "messages": [m.to_dict() for m in self.messages], "code": self.code, "code_offset": self.code_offset,
+            "messages": [m.to_dict() for m in self.messages], "code": self.code,
+            "code_offset": self.code_offset,
         }  # fmt: skip
 
 
@@ -224,7 +225,7 @@ def _check_with_helpers(backend, header, statement, name, code, allowed_axioms, 
     result = backend.check(header, body)
     errors = [m for m in result.messages if m.is_error]
     if errors and all(m.line is not None and m.line >= check_line for m in errors) and not result.timed_out:
-        reason = f"the theorem `{name}` (at the top level) does not prove the given statement: {errors[0].text}"
+        reason = f"the theorem `{name}` (top level) does not prove the given statement: {errors[0].text}"
         verdict = LeanVerdict("rejected", result.messages, reason, seconds=result.seconds, source=source)
     else:
         verdict = _judge(result, source, auxiliary.CHECK_THEOREM, check_line + 2, allowed_axioms)

@@ -213,4 +213,3 @@ class Prover:
             {"role": "assistant", "content": content or step.response},
             {"role": "user", "content": step.feedback},
         ]
-

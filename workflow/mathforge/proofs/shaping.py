@@ -3,8 +3,9 @@
 The conversation is the base prompt, then every turn up to the verified one: the assistant's
 answer and the feedback it got. In the verified turn the last Lean block is replaced by exactly
 the code Lean checked (the trusted statement re-stitched, or the model's helpers and theorem that
-Lean proved equal to it), so a model that changed the statement in its copy never teaches that. `remove_cot` keeps only the Lean code of each assistant turn;
-`delete_wrong_turns` keeps only the base prompt and the verified turn.
+Lean proved equal to it), so a model that changed the statement in its copy never teaches that.
+`remove_cot` keeps only the Lean code of each assistant turn; `delete_wrong_turns` keeps only the
+base prompt and the verified turn.
 """
 
 from __future__ import annotations
