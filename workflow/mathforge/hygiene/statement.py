@@ -69,7 +69,8 @@ def _closing_value(unit: str) -> tuple[str, str] | None:
     for pattern, what in ((_CLOSING_EQUATION, "= {}"), (_CLOSING_SENTENCE, "'is {}'")):
         match = pattern.search(unit)
         if match and not _CONDITION.search(unit[: match.start()]):
-            return what.format(match.group(1).strip()), match.group(1)
+            value = match.group(1).replace("$", "").strip()
+            return what.format(value), value
     return None
 
 
