@@ -15,6 +15,12 @@ def prompt_file(name):
     return f"{config['prompts_dir']}/{name}.yaml"
 
 
+def faithfulness_retry_prompt():
+    """The retry prompt of extract_problems, when unfaithful extractions are sent back ([] otherwise)."""
+    check = config["problems"]["faithfulness"]
+    return [prompt_file(check["retry_prompt"])] if check["enabled"] and check["retry"] else []
+
+
 def classifier_prompts():
     return [prompt_file(c["prompt"]) for c in config["problems"]["classification"]["classes"]]
 

@@ -30,6 +30,7 @@ rule extract_problems:
     input:
         threads=f"{P.results}/problems/{{source}}/raw.parquet",
         prompt=prompt_file(config["problems"]["extraction"]["prompt"]),
+        retry_prompt=faithfulness_retry_prompt(),
     output:
         problems=f"{P.results}/problems/{{source}}/extracted/shard-{{shard}}.parquet",
         dropped=f"{P.results}/problems/{{source}}/extracted/shard-{{shard}}.dropped.parquet",
@@ -37,6 +38,7 @@ rule extract_problems:
     params:
         n_shards=source_shards,
         stage=config["problems"]["extraction"],
+        faithfulness=config["problems"]["faithfulness"],
         model=model_identity(config["inference"]),
         store=f"{P.cache}/extract_problems/{{source}}/shard-{{shard}}.jsonl",
     wildcard_constraints:
@@ -113,6 +115,7 @@ rule extract_answers:
         prompt=prompt_file(config["problems"]["answers"]["prompt"]),
     output:
         answers=f"{P.results}/problems/{{source}}/answers/shard-{{shard}}.parquet",
+        dropped=f"{P.results}/problems/{{source}}/answers/shard-{{shard}}.dropped.parquet",
         stats=f"{P.results}/problems/{{source}}/answers/shard-{{shard}}.stats.json",
     params:
         stage=config["problems"]["answers"],
@@ -136,7 +139,8 @@ rule merge_problems:
         answers=P.shard_files("{results}/problems/{source}/answers/shard-{shard}.parquet"),
         proofs=P.shard_files("{results}/problems/{source}/classified/shard-{shard}.proofs.parquet"),
         dropped=P.shard_files("{results}/problems/{source}/extracted/shard-{shard}.dropped.parquet")
-        + P.shard_files("{results}/problems/{source}/classified/shard-{shard}.dropped.parquet"),
+        + P.shard_files("{results}/problems/{source}/classified/shard-{shard}.dropped.parquet")
+        + P.shard_files("{results}/problems/{source}/answers/shard-{shard}.dropped.parquet"),
         stats=[f"{P.results}/problems/{s}/raw.stats.json" for s in FORUM_SOURCES]
         + P.shard_files("{results}/problems/{source}/extracted/shard-{shard}.stats.json")
         + P.shard_files("{results}/problems/{source}/classified/shard-{shard}.stats.json")

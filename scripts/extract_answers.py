@@ -8,6 +8,7 @@ with job_logging(snakemake.log[0]):
         snakemake.input.problems,
         cfg=snakemake.config,
         out_path=snakemake.output.answers,
+        dropped_path=snakemake.output.dropped,
         stats_path=snakemake.output.stats,
         store_path=snakemake.params.store,
     )

@@ -24,8 +24,15 @@ SMALL_FORMAL = {"n_shards": 1, "max_turns": 2, "effort_via": "none"}
 # A small whole-DAG workflow on the scripted stub (write_stub_workflow): forum threads, a Stack
 # Exchange dump, a problem table, and one prelude statement to prove and evaluate.
 E2E_AND = "theorem e2e_and (p q : Prop) (hp : p) (hq : q) : And p q :="
+LEAKED_EXTRACTION = "Compute $\\sum_{k=1}^{10} k^2$.\nSum: $1^2 + \\dots + 10^2 = 385$"
+STATED_POST = "Evaluate $2^{10}$. My book says $2^{10} = 1024$."
 STUB_WORKFLOW_SCRIPT = {
     "rules": [
+        # thread l1: the extraction copies the reply's result (dropped: extraction:unfaithful)
+        {"contains": "Forum post:\nCompute $\\sum", "reply": f"Problem 1: {LEAKED_EXTRACTION}"},
+        # thread s1: the post states its own answer (dropped after answer extraction: answer_in_statement)
+        {"contains": "Forum post:\nEvaluate", "reply": f"Problem 1: {STATED_POST}"},
+        {"contains": "Problem: Evaluate", "reply": "\\boxed{1024}"},
         {"contains": "Forum post:\nProve", "reply": "Problem 1: Prove that $n^3-n$ is divisible by $6$."},
         {"contains": "Forum post:", "reply": "Problem 1: Compute $1+1$."},
         {"contains": "Problem: Compute", "reply": "\\boxed{2}"},
@@ -166,6 +173,9 @@ def write_stub_workflow(workdir: Path, base_url: str) -> Path:
         {"thread_id": "p1", "forum_post": "Prove that $n^3-n$ is divisible by 6.",
          "forum_discussions": "Post 1:\nThree consecutive integers."},
         {"thread_id": "c1", "forum_post": "Compute 1+1.", "forum_discussions": "Post 1:\n2"},
+        {"thread_id": "l1", "forum_post": "Compute $\\sum_{k=1}^{10} k^2$.",
+         "forum_discussions": "Post 1:\n$1^2 + \\dots + 10^2 = 385$"},
+        {"thread_id": "s1", "forum_post": STATED_POST, "forum_discussions": "Post 1:\nYes, $1024$."},
     ]  # fmt: skip
     (data / "forum.jsonl").write_text("".join(json.dumps(t) + "\n" for t in threads))
     (data / "Posts.xml").write_bytes((REPO / "config" / "demo" / "Posts.xml").read_bytes())

@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import zipfile
 
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from conftest import STUB_WORKFLOW_SCRIPT, planned_jobs, run_snakemake, write_stub_workflow
+from conftest import (
+    LEAKED_EXTRACTION,
+    STATED_POST,
+    STUB_WORKFLOW_SCRIPT,
+    planned_jobs,
+    run_snakemake,
+    write_stub_workflow,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -76,6 +84,14 @@ def test_full_run_then_nothing_to_do(workdir):
 
     funnel = (wd / "results" / "t" / "report" / "funnel.md").read_text()
     assert "| extract_problems |" in funnel and "| prove |" in funnel and "| write_sft_shards |" in funnel
+    # thread l1's extraction copied the reply's "= 385"; thread s1's post states its answer
+    assert re.search(r"^\| extract_problems \|.*extraction:unfaithful: 1\b", funnel, re.MULTILINE), funnel
+    assert re.search(r"^\| extract_answers \|.*answer_in_statement: 1\b", funnel, re.MULTILINE), funnel
+    hygiene = {d["reason"]: d for d in pq.read_table(results / "dropped.parquet").to_pylist()}
+    assert hygiene["extraction:unfaithful"]["problem"] == LEAKED_EXTRACTION
+    assert hygiene["extraction:unfaithful"]["detail"].startswith("385 in ")
+    assert hygiene["answer_in_statement"]["problem"] == STATED_POST
+    assert not {LEAKED_EXTRACTION, STATED_POST} & {p["problem"] for p in problems}
     statistics = (wd / "results" / "t" / "report" / "statistics.md").read_text()
     assert "| plain/" in statistics and "## Majority answers" in statistics and "| answers |" in statistics
     assert (wd / "results" / "t" / "report" / "solve_rates.svg").exists()
@@ -132,12 +148,13 @@ def test_changing_a_stage_parameter_reruns_that_stage_and_downstream(workdir):
 
 def test_bad_input_fails_with_file_and_line_and_writes_nothing(workdir):
     wd, _server = workdir
+    bad_line = len((wd / "data" / "forum.jsonl").read_text().splitlines()) + 1
     with (wd / "data" / "forum.jsonl").open("a") as fh:
         fh.write("{not json\n")
     proc = run_snakemake(wd, wd / "config.yaml", check=False)
     assert proc.returncode != 0
     log = (wd / "logs" / "t" / "ingest_forum" / "forum.log").read_text()
-    assert "data/forum.jsonl:line 3: expected one JSON object per line" in log
+    assert f"data/forum.jsonl:line {bad_line}: expected one JSON object per line" in log
     assert not (wd / "results" / "t" / "problems" / "forum" / "raw.parquet").exists()
     assert not list((wd / "results" / "t" / "problems" / "forum").glob(".*tmp*"))
 

@@ -169,3 +169,26 @@ def test_without_the_llm_judge_undecided_answers_count_as_wrong(env):
 )
 def test_parse_judgement_reads_the_last_one(text, expected):
     assert parse_judgement(text) is expected
+
+
+def test_a_statement_that_states_the_final_answer_is_dropped(env):
+    cfg, _stub, tmp = env
+    # p6: no forum answer; the statement ends with the value the majority finds (a copied reply)
+    # p7: the forum answer, confirmed by the solutions, closes the statement
+    # p8: the answer is a given quantity of the statement, not stated as its value: kept
+    rows = [
+        *[{**solution("p6", None, "7", seed=i), "problem": "Compute $3+4$.\n$3 + 4 = 7$"} for i in range(3)],
+        *[
+            {**solution("p7", "12", "12", seed=i), "problem": "Find $3 \\cdot 4$. It is $12$."}
+            for i in range(2)
+        ],
+        *[{**solution("p8", "5", "5", seed=i), "problem": "A bag has 5 balls. How many?"} for i in range(2)],
+    ]
+    write_parquet(pa.Table.from_pylist(rows, schema=SOLUTIONS_SCHEMA), tmp / "solutions.parquet")
+    _, majority, _, summary = run_both(cfg, tmp)
+    m = {r["problem_id"]: r for r in majority.to_pylist()}
+    assert m["p6"]["answer_in_statement"] == "= 7 closes the statement"
+    assert m["p7"]["answer_in_statement"] == "'is 12' closes the statement"
+    assert m["p8"]["answer_in_statement"] is None
+    assert (m["p6"]["expected_answer"], m["p7"]["expected_answer"]) == ("7", "12")  # kept, for the record
+    assert summary["dropped"] == {"answer_in_statement": 2} and summary["n_out"] == 1

@@ -26,7 +26,15 @@ THREADS = [
     {"thread_id": "a4", "forum_post": "Meeting moved to Friday.", "forum_discussions": ""},
     {"thread_id": "a5", "forum_post": "What is 1+1? (A) 1 (B) 2", "forum_discussions": "Post 1:\n(B)"},
     {"thread_id": "a6", "forum_post": "Garbled reply thread", "forum_discussions": ""},
-]
+    # the extraction copies the reply's "= 385" into the problem: unfaithful
+    {"thread_id": "a7", "forum_post": "Compute $\\sum_{k=1}^{10} k^2$.",
+     "forum_discussions": "Post 1:\n$1^2 + \\dots + 10^2 = 385$"},
+    # the post itself states the answer the discussion confirms: faithful, but answer in statement
+    {"thread_id": "a8", "forum_post": "Evaluate $2^{10}$. My book says $2^{10} = 1024$.",
+     "forum_discussions": "Post 1:\nYes, $1024$."},
+]  # fmt: skip
+LEAKED = "Compute $\\sum_{k=1}^{10} k^2$.\nSum: $1^2 + \\dots + 10^2 = 385$"
+STATED = "Evaluate $2^{10}$. My book says $2^{10} = 1024$."
 
 SCRIPT = {
     "rules": [
@@ -37,14 +45,20 @@ SCRIPT = {
         {"contains": "Forum post:\nMeeting", "reply": "No problems identified."},
         {"contains": "Forum post:\nWhat is 1+1", "reply": "Problem 1: What is 1+1? (A) 1 (B) 2"},
         {"contains": "Forum post:\nGarbled", "reply": "I am not sure what you mean."},
+        {"contains": "Forum post:\nCompute $\\sum", "reply": f"Problem 1: {LEAKED}"},
+        {"contains": "Forum post:\nEvaluate", "reply": f"Problem 1: {STATED}"},
+        # the retry (problems.faithfulness.retry): the reason is sent back once
+        {"contains": "not in the forum post", "reply": "Problem 1: Compute $\\sum_{k=1}^{10} k^2$."},
         # answers (the last user message starts with "Problem: ...")
         {"contains": "Problem: Find $x$", "reply": "\\boxed{4}"},
+        {"contains": "Problem: Evaluate", "reply": "\\boxed{1024}"},
         # classifiers: the last user message is the bare problem
         {"contains": "Prove that", "reply": "proof"},
         {"contains": "(A) 1 (B) 2", "reply": "choices"},
         {"contains": "Is 7 prime?", "reply": "yesno"},
     ],
     "default_reply": "other",
+    "keep_bodies": True,
 }
 
 
@@ -101,13 +115,14 @@ def run_all(cfg, tmp_path):
         str(out / "cls.parquet"),
         cfg,
         out / "ans.parquet",
+        out / "ans.dropped.parquet",
         out / "ans.stats.json",
         out / "store" / "ans.jsonl",
     )
     merge_problems(
         [str(out / "ans.parquet")],
         [str(out / "cls.proofs.parquet")],
-        [str(out / "ext.dropped.parquet"), str(out / "cls.dropped.parquet")],
+        [str(out / f"{step}.dropped.parquet") for step in ("ext", "cls", "ans")],
         [str(out / f) for f in ("raw.stats.json", "ext.stats.json", "cls.stats.json", "ans.stats.json")],
         out / "problems.parquet",
         out / "proofs.parquet",
@@ -129,11 +144,16 @@ def test_problems_stages_route_drop_and_answer(stage_env, tmp_path):
             "Is 7 prime?",
             "Compute $3+4$.",
             "What is 1+1? (A) 1 (B) 2",
+            STATED,
         ]
     )
     ext_stats = json.loads((out / "ext.stats.json").read_text())
-    assert ext_stats["n_in"] == 6 and ext_stats["n_out"] == 5
-    assert ext_stats["dropped"] == {"no_problem:none": 1, "no_problem:unparseable": 1}
+    assert ext_stats["n_in"] == 8 and ext_stats["n_out"] == 6
+    assert ext_stats["dropped"] == {
+        "extraction:unfaithful": 1,
+        "no_problem:none": 1,
+        "no_problem:unparseable": 1,
+    }
 
     problems = pq.read_table(out / "problems.parquet")
     assert problems.schema.equals(ANSWERS_SCHEMA)
@@ -152,10 +172,47 @@ def test_problems_stages_route_drop_and_answer(stage_env, tmp_path):
 
     dropped = pq.read_table(out / "dropped.parquet").to_pylist()
     reasons = sorted(d["reason"] for d in dropped)
-    assert reasons == ["class:binary", "class:mcq", "none", "unparseable"]
+    assert reasons == [
+        "answer_in_statement", "class:binary", "class:mcq", "extraction:unfaithful", "none", "unparseable"
+    ]  # fmt: skip
+    unfaithful = next(d for d in dropped if d["reason"] == "extraction:unfaithful")
+    assert unfaithful["problem"] == LEAKED and unfaithful["step"] == "extract_problems"
+    assert unfaithful["detail"] == "385 in $1^2 + \\dots + 10^2 = 385$" and unfaithful["problem_id"]
+    stated = next(d for d in dropped if d["reason"] == "answer_in_statement")
+    assert stated["problem"] == STATED and stated["step"] == "extract_answers"
+    assert stated["detail"] == "answer 1024: = 1024 closes the statement"
     summary = json.loads((out / "summary.json").read_text())
     assert summary["problems"] == 2 and summary["proof_problems"] == 1
     assert summary["funnel"]["classify_problems"]["dropped"] == {"class:binary": 1, "class:mcq": 1}
+    assert summary["funnel"]["extract_problems"]["dropped"]["extraction:unfaithful"] == 1
+    assert summary["funnel"]["extract_answers"]["dropped"] == {"answer_in_statement": 1}
+    assert (
+        summary["funnel"]["extract_answers"]["n_in"] == 3
+        and summary["funnel"]["extract_answers"]["n_out"] == 2
+    )
+
+
+def test_unfaithful_extraction_is_sent_back_once_when_configured(stage_env, tmp_path):
+    cfg, server = stage_env
+    cfg["problems"]["faithfulness"]["retry"] = True
+    out = run_all(cfg, tmp_path)
+    ext_stats = json.loads((out / "ext.stats.json").read_text())
+    assert "extraction:unfaithful" not in ext_stats["dropped"] and ext_stats["n_out"] == 7
+    assert ext_stats["faithfulness"] == {"retried": 1, "recovered": 1, "unfaithful": 0}
+    rows = pq.read_table(out / "ext.parquet").to_pylist()
+    fixed = next(r for r in rows if r["thread_id"] == "a7")
+    assert fixed["problem"] == "Compute $\\sum_{k=1}^{10} k^2$."
+    assert fixed["extraction"]["prompt_name"] == "extract_problems_retry"
+    retry = next(b for b in server.stats()["bodies"] if "not in the forum post" in json.dumps(b))
+    assert "385" in retry["messages"][-1]["content"]  # the reason is sent back
+    assert retry["messages"][-2] == {"role": "assistant", "content": f"Problem 1: {LEAKED}"}
+
+
+def test_faithfulness_check_can_be_turned_off(stage_env, tmp_path):
+    cfg, _server = stage_env
+    cfg["problems"]["faithfulness"]["enabled"] = False
+    out = run_all(cfg, tmp_path)
+    assert LEAKED in pq.read_table(out / "ext.parquet").column("problem").to_pylist()
 
 
 def test_rows_carry_provenance_and_llm_metadata(stage_env, tmp_path):

@@ -97,6 +97,9 @@ def test_problem_level_drops(cfg):
     assert out == [] and stats.dropped == {"difficulty": 1}
     out, stats = build_rows([sol(expected_answer=None)], PROBLEMS, cfg)
     assert stats.dropped == {"no_expected_answer": 1}
+    stated = {"p1": {**PROBLEMS["p1"], "answer_in_statement": "= 43 closes the statement"}}
+    out, stats = build_rows([sol()], stated, cfg)
+    assert out == [] and stats.dropped == {"answer_in_statement": 1}
 
 
 def test_messages_inline_and_as_tool_calls(cfg):

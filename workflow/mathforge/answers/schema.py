@@ -53,5 +53,6 @@ MAJORITY_SCHEMA = pa.schema(
         ("solve_rate", pa.float64()),
         ("solve_rates", pa.list_(SOLVE_RATE)),  # per mode/effort
         ("difficulty_ok", pa.bool_()),  # within answers.difficulty's solve-rate range
+        ("answer_in_statement", pa.string()),  # where the statement states the final answer (no SFT)
     ]
 )

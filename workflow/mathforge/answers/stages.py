@@ -2,7 +2,8 @@
 
 judge_answers: each solution's final answer against the forum's expected answer.
 fill_majority_answer: vote per problem, repair the expected answer, re-judge every solution
-against the final answer, and record each problem's solve rate (overall and per mode/effort).
+against the final answer, and record each problem's solve rate (overall and per mode/effort);
+a problem whose statement states its final answer (mathforge.hygiene) gives no SFT rows.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from mathforge.answers.judge import Judged, judge_answers
 from mathforge.answers.majority import majority_vote, repair_expected_answer
 from mathforge.answers.schema import FINAL_JUDGED_SCHEMA, JUDGED_SCHEMA, MAJORITY_SCHEMA
 from mathforge.funnel import StepStats, write_step
+from mathforge.hygiene.statement import states_answer
 from mathforge.inference.generation import Generator
 from mathforge.io import read_records
 
@@ -153,15 +155,18 @@ def majority_stage(
         problem["difficulty_ok"] = has_answer and (
             difficulty["min_solve_rate"] <= problem["solve_rate"] <= difficulty["max_solve_rate"]
         )
+        # after the vote and the repair: the final answer may be one the statement itself gives
+        problem["answer_in_statement"] = (
+            states_answer(problem["problem"], problem["expected_answer"]) if has_answer else None
+        )
     final_rows = [r for pid in sorted(groups) for r in groups[pid]]
-    stats = StepStats(
-        step="fill_majority_answer", n_in=len(problems), n_out=sum(p["difficulty_ok"] for p in problems)
-    )
+    stats = StepStats(step="fill_majority_answer", n_in=len(problems))
     for problem in problems:
-        if problem["expected_answer"] is None:
-            stats.drop(problem["answer_rule"])
-        elif not problem["difficulty_ok"]:
-            stats.drop("difficulty")
+        reason = problem_drop_reason(problem)
+        if reason:
+            stats.drop(reason)
+        else:
+            stats.n_out += 1
     stats.extra.update(
         {
             "answer_rule": dict(Counter(p["answer_rule"] for p in problems)),
@@ -183,6 +188,15 @@ def majority_stage(
         (problems, MAJORITY_SCHEMA, out_majority),
         (final_rows, FINAL_JUDGED_SCHEMA, out_final),
     )
+
+
+def problem_drop_reason(problem: dict) -> str | None:
+    """Why a problem of the majority table gives no SFT rows, or None."""
+    if problem["expected_answer"] is None:
+        return problem["answer_rule"]
+    if problem["answer_in_statement"]:
+        return "answer_in_statement"
+    return None if problem["difficulty_ok"] else "difficulty"
 
 
 def solve_rate_histogram(rates: list[float]) -> dict[str, int]:

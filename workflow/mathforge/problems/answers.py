@@ -1,4 +1,5 @@
 """extract_answers: the forum's final answer for each problem (from the discussion), or null.
+A problem whose text states that answer is dropped (`answer_in_statement`, mathforge.hygiene).
 
 No request is sent when there is nothing to read (no replies) or the answer came with the
 problem (a bring-your-own table with `expected_answer`); `answer_status` says which case held.
@@ -10,10 +11,11 @@ import logging
 import re
 
 from mathforge.funnel import StepStats, write_step
+from mathforge.hygiene.statement import states_answer
 from mathforge.inference.client import SamplingParams
 from mathforge.inference.generation import Generator, make_request
 from mathforge.io import read_records
-from mathforge.problems.schema import ANSWERS_SCHEMA, llm_meta
+from mathforge.problems.schema import ANSWERS_SCHEMA, DROPPED_SCHEMA, llm_meta
 from mathforge.prompts import load_prompt
 from mathforge.text import last_boxed
 
@@ -31,7 +33,28 @@ def parse_answer(text: str) -> tuple[str | None, str]:
     return None, "unparseable"
 
 
-def extract_answers(in_path: str, cfg: dict, out_path: str, stats_path: str, store_path: str) -> StepStats:
+def drop_stated_answers(rows: list[dict], stats: StepStats) -> tuple[list[dict], list[dict]]:
+    """(kept rows, dropped rows): a problem whose text states its own expected answer teaches
+    copying from the prompt; it is dropped as `answer_in_statement`."""
+    kept, dropped = [], []
+    for row in rows:
+        where = row["expected_answer"] and states_answer(row["problem"], row["expected_answer"])
+        if not where:
+            kept.append(row)
+            continue
+        stats.drop("answer_in_statement")
+        dropped.append(
+            {"problem_id": row["problem_id"], "thread_uid": row["thread_uid"], "step": "extract_answers",
+             "reason": "answer_in_statement", "problem": row["problem"],
+             "detail": f"answer {row['expected_answer']}: {where}"}
+        )  # fmt: skip
+    stats.n_out = len(kept)
+    return kept, dropped
+
+
+def extract_answers(
+    in_path: str, cfg: dict, out_path: str, dropped_path: str, stats_path: str, store_path: str
+) -> StepStats:
     stage = cfg["problems"]["answers"]
     prompt = load_prompt(cfg["prompts_dir"], stage["prompt"])
     params = SamplingParams.from_config(stage)
@@ -69,4 +92,7 @@ def extract_answers(in_path: str, cfg: dict, out_path: str, stats_path: str, sto
     for row in rows:
         statuses[row["answer_status"]] = statuses.get(row["answer_status"], 0) + 1
     stats.extra["answer_status"] = dict(sorted(statuses.items()))
-    return write_step(stats, stats_path, (rows, ANSWERS_SCHEMA, out_path))
+    rows, dropped = drop_stated_answers(rows, stats)
+    return write_step(
+        stats, stats_path, (rows, ANSWERS_SCHEMA, out_path), (dropped, DROPPED_SCHEMA, dropped_path)
+    )

@@ -1,4 +1,9 @@
-"""extract_problems: the LLM lists the problems in each thread's first post ("Problem N: ...")."""
+"""extract_problems: the LLM lists the problems in each thread's first post ("Problem N: ...").
+
+Each problem is then checked against the post (mathforge.hygiene.faithful): one whose numbers or
+formulas come from elsewhere (a reply's result) is dropped as `extraction:unfaithful`, or, with
+`problems.faithfulness.retry`, the thread is sent back to the model once with what is unsupported.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import logging
 import re
 
 from mathforge.funnel import StepStats, write_step
+from mathforge.hygiene.faithful import Unsupported, describe, unsupported_content
 from mathforge.ids import problem_id, shard_of
 from mathforge.inference.client import SamplingParams
 from mathforge.inference.generation import Generator, make_request
@@ -39,6 +45,104 @@ def select_shard(records: list[dict], shard: int, n_shards: int, key: str = "thr
     return [r for r in records if shard_of(r[key], n_shards) == shard]
 
 
+def _parsed(record: dict) -> tuple[list[str], str]:
+    """The problems of one extraction reply and its status (a reply cut by the token limit loses
+    its last problem, which may be cut off mid-sentence)."""
+    if record.get("error"):
+        return [], "request_rejected"
+    problems, status = parse_problems(record["text"])
+    if record.get("finish_reason") == "length" and problems:
+        problems = problems[:-1]
+        status = "ok" if problems else "truncated"
+    return problems, status
+
+
+def _unfaithful(problems: list[str], post: str, check: dict) -> dict[str, list[Unsupported]]:
+    """{problem: what the question post does not support} for the problems that are not faithful."""
+    if not check["enabled"]:
+        return {}
+    implicit = tuple(check["implicit_numbers"])
+    found = {p: unsupported_content(p, post, implicit) for p in problems}
+    return {p: u for p, u in found.items() if u}
+
+
+class _Extraction:
+    """One thread's final extraction: the reply used, its problems, status and unfaithful ones."""
+
+    def __init__(self, thread: dict, messages: list[dict], record: dict, check: dict, prompt):
+        self.thread, self.messages, self.record, self.prompt = thread, messages, record, prompt
+        self.problems, self.status = _parsed(record)
+        self.unfaithful = _unfaithful(self.problems, thread["forum_post"], check)
+
+
+def _retry(
+    items: list[_Extraction], cfg: dict, params: SamplingParams, gen: Generator, stats: StepStats
+) -> list[_Extraction]:
+    """Send each unfaithful extraction back once with what is unsupported; a reply with problems
+    replaces the first one (and is checked again like it)."""
+    check = cfg["problems"]["faithfulness"]
+    prompt = load_prompt(cfg["prompts_dir"], check["retry_prompt"])
+    todo = [i for i, item in enumerate(items) if item.unfaithful]
+    requests = []
+    for i in todo:
+        unsupported = describe([u for found in items[i].unfaithful.values() for u in found])
+        turn = [
+            {"role": "assistant", "content": items[i].record["text"]},
+            *prompt.render(unsupported=unsupported),
+        ]
+        requests.append(make_request(cfg["inference"], [*items[i].messages, *turn], params))
+    results = gen.run(requests)
+    items = list(items)
+    for i, request in zip(todo, requests, strict=True):
+        retried = _Extraction(items[i].thread, request.messages, results[request.key], check, prompt)
+        if retried.problems:
+            items[i] = retried
+        stats.extra["faithfulness"]["recovered"] += not items[i].unfaithful
+    stats.extra["faithfulness"]["retried"] = len(todo)
+    return items
+
+
+def _dropped(thread: dict, reason: str, problem: str | None, detail: str) -> dict:
+    return {"problem_id": problem and problem_id(problem, thread["source"], thread["thread_id"]),
+            "thread_uid": thread["thread_uid"], "step": "extract_problems", "reason": reason,
+            "problem": problem, "detail": detail}  # fmt: skip
+
+
+def _collect(item: _Extraction, meta: dict, stats: StepStats, rows: list[dict], dropped: list[dict]) -> None:
+    """Add one thread's problems to `rows`, and what it drops (and why) to `dropped`."""
+    thread = item.thread
+    if not item.problems:
+        stats.drop(f"no_problem:{item.status}")
+        dropped.append(_dropped(thread, item.status, None, (item.record.get("text") or "")[:2000]))
+        return
+    seen = set()
+    for index, problem in enumerate(item.problems):
+        if problem in item.unfaithful:
+            stats.drop("extraction:unfaithful")
+            stats.extra["faithfulness"]["unfaithful"] += 1
+            dropped.append(
+                _dropped(thread, "extraction:unfaithful", problem, describe(item.unfaithful[problem]))
+            )
+            continue
+        pid = problem_id(problem, thread["source"], thread["thread_id"])
+        if pid in seen:
+            stats.drop("duplicate_in_thread")
+            continue
+        seen.add(pid)
+        rows.append(
+            {
+                "problem_id": pid,
+                "problem": problem,
+                "problem_index": index,
+                **{k: thread[k] for k in ("thread_uid", "source", "site", "thread_id", "post_id",
+                                          "license", "source_file", "source_record",
+                                          "forum_post", "forum_discussions")},
+                "expected_answer": None,
+                "extraction": meta,
+            }
+        )  # fmt: skip
+
+
 def extract_problems(
     raw_path: str,
     shard: int,
@@ -49,54 +153,26 @@ def extract_problems(
     stats_path: str,
     store_path: str,
 ) -> StepStats:
-    stage = cfg["problems"]["extraction"]
+    stage, check = cfg["problems"]["extraction"], cfg["problems"]["faithfulness"]
     prompt = load_prompt(cfg["prompts_dir"], stage["prompt"])
     params = SamplingParams.from_config(stage)
     threads = select_shard(read_records(raw_path), shard, n_shards)
     stats = StepStats(step="extract_problems", n_in=len(threads))
+    stats.extra["faithfulness"] = {"retried": 0, "recovered": 0, "unfaithful": 0}
     with Generator(cfg["inference"], store_path) as gen:
-        requests = [
-            make_request(cfg["inference"], prompt.render(forum_post=t["forum_post"]), params) for t in threads
-        ]
+        messages = [prompt.render(forum_post=t["forum_post"]) for t in threads]
+        requests = [make_request(cfg["inference"], m, params) for m in messages]
         results = gen.run(requests)
+        items = [
+            _Extraction(t, m, results[r.key], check, prompt)
+            for t, m, r in zip(threads, messages, requests, strict=True)
+        ]
+        if check["enabled"] and check["retry"]:
+            items = _retry(items, cfg, params, gen, stats)
     stats.extra["requests"] = gen.totals.__dict__
     rows, dropped = [], []
-    for thread, request in zip(threads, requests, strict=True):
-        record = results[request.key]
-        if record.get("error"):
-            status, problems = "request_rejected", []
-        else:
-            problems, status = parse_problems(record["text"])
-            if record.get("finish_reason") == "length" and problems:
-                problems = problems[:-1]  # the last one may be cut off mid-sentence
-                status = "ok" if problems else "truncated"
-        if not problems:
-            stats.drop(f"no_problem:{status}")
-            dropped.append(
-                {"problem_id": None, "thread_uid": thread["thread_uid"], "step": "extract_problems",
-                 "reason": status, "problem": None, "detail": (record.get("text") or "")[:2000]}
-            )  # fmt: skip
-            continue
-        meta = llm_meta(record, prompt, params)
-        seen = set()
-        for index, problem in enumerate(problems):
-            pid = problem_id(problem, thread["source"], thread["thread_id"])
-            if pid in seen:
-                stats.drop("duplicate_in_thread")
-                continue
-            seen.add(pid)
-            rows.append(
-                {
-                    "problem_id": pid,
-                    "problem": problem,
-                    "problem_index": index,
-                    **{k: thread[k] for k in ("thread_uid", "source", "site", "thread_id", "post_id",
-                                              "license", "source_file", "source_record",
-                                              "forum_post", "forum_discussions")},
-                    "expected_answer": None,
-                    "extraction": meta,
-                }
-            )  # fmt: skip
+    for item in items:
+        _collect(item, llm_meta(item.record, item.prompt, params), stats, rows, dropped)
     stats.n_out = len(rows)
     return write_step(
         stats, stats_path, (rows, EXTRACTED_SCHEMA, out_path), (dropped, DROPPED_SCHEMA, dropped_path)

@@ -23,6 +23,8 @@ def drop_reason(row: dict, cfg: dict) -> str | None:
     """Why `row` (a re-judged solution with its problem's verdicts) is not SFT data, or None."""
     if row["expected_answer"] is None:
         return "no_expected_answer"
+    if row.get("answer_in_statement"):
+        return "answer_in_statement"  # the problem gives its own answer: the row teaches copying
     if not row["difficulty_ok"]:
         return "difficulty"
     if row["judgement"] is not True:

@@ -93,7 +93,8 @@ def build_rows(solutions: list[dict], problems: dict[str, dict], cfg: dict) -> t
     rows = []
     for sol in solutions:
         problem = problems[sol["problem_id"]]
-        sol = {**sol, "difficulty_ok": problem["difficulty_ok"], "solve_rate": problem["solve_rate"]}
+        sol = {**sol, "difficulty_ok": problem["difficulty_ok"], "solve_rate": problem["solve_rate"],
+               "answer_in_statement": problem.get("answer_in_statement")}  # fmt: skip
         variant = variant_name(sol["effort"], sol["mode"] == "tir")
         reason = drop_reason(sol, sft)
         if reason is None and sft["trim_after_answer"]:
