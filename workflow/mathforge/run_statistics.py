@@ -1,5 +1,6 @@
-"""Solution, answer and decontamination statistics for `snakemake --report`, added up over shards
-from the summaries the stages write (the funnel is in `mathforge.run_report`)."""
+"""Solution, answer and decontamination statistics and the SFT hygiene audit for `snakemake
+--report`, added up over shards from the summaries the stages write (the funnel is in
+`mathforge.run_report`)."""
 
 from __future__ import annotations
 
