@@ -1,5 +1,6 @@
 # Input functions and small lookups shared by the rule files (no processing logic here).
 from mathforge.decontam.dense import embedding_cache_path
+from mathforge.hygiene.tool_output import code_tag_files
 from mathforge.inference.endpoints import model_identity
 from mathforge.proofs.evaluate import eval_models
 
@@ -39,13 +40,17 @@ def decontam_input(wildcards):
     return f"{P.results}/problems/{name}.parquet"
 
 
-def benchmark_files(wildcards):
-    """Local benchmark files (their changes must rebuild the decontaminated sets)."""
+def local_benchmark_files(target):
+    """Local benchmark files that apply to `target` (answers/proofs): changes must rebuild what used them."""
     return [
         b["path"]
         for b in config["decontam"]["benchmarks"]
-        if b["path"] and not b["package"] and not b["hf_dataset"] and wildcards.target in b["applies_to"]
+        if b["path"] and not b["package"] and not b["hf_dataset"] and target in b["applies_to"]
     ]
+
+
+def benchmark_files(wildcards):
+    return local_benchmark_files(wildcards.target)
 
 
 def solution_prompts():
@@ -128,6 +133,7 @@ def run_summaries():
         *expand_shards("answers/judged/shard-{shard}.summary.json"),
         *expand_shards("answers/majority/shard-{shard}.summary.json"),
         f"{P.results}/sft/manifest.json",
+        f"{P.results}/sft/hygiene.json",
         *[f"{P.results}/formal/shard-{k}.summary.json" for k in range(config["formal"]["n_shards"])],
         *[f"{P.results}/proofs/shard-{k}.summary.json" for k in range(config["formal"]["n_shards"])],
         f"{P.results}/sft/proofs/manifest.json",

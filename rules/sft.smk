@@ -1,4 +1,5 @@
-# sft: re-judged solutions of every shard -> chat `messages` Parquet shards per variant and bucket + card.
+# sft: re-judged solutions of every shard -> chat `messages` Parquet shards per variant and bucket + card,
+# after the hygiene audit (sft/hygiene.json) against the decontaminated set, the final verdicts and the benchmarks.
 
 
 rule write_sft_shards:
@@ -11,13 +12,19 @@ rule write_sft_shards:
         problem_summary=f"{P.results}/problems/summary.json",
         decontam_summary=f"{P.results}/decontam/answers/summary.json",
         prompts=solution_prompts(),
+        decontam_set=f"{P.results}/decontam/answers/set.parquet",
+        decontam_audit=f"{P.results}/decontam/answers/audit.parquet",
+        benchmarks=local_benchmark_files("answers"),
+        code_tags=[str(p) for p in code_tag_files(config["prompts_dir"])],
     output:
         data=directory(f"{P.results}/sft/data"),
         manifest=f"{P.results}/sft/manifest.json",
         card=f"{P.results}/sft/card.md",
+        hygiene=f"{P.results}/sft/hygiene.json",
     params:
         sft=config["sft"],
         difficulty=config["answers"]["difficulty"],
+        benchmarks=config["decontam"]["benchmarks"],
     log:
         f"{P.logs}/write_sft_shards.log",
     benchmark:

@@ -18,4 +18,7 @@ with job_logging(snakemake.log[0]):
         out_dir=snakemake.output.data,
         manifest_path=snakemake.output.manifest,
         card_path=snakemake.output.card,
+        decontam_set=snakemake.input.decontam_set,
+        decontam_audit=snakemake.input.decontam_audit,
+        hygiene_path=snakemake.output.hygiene,
     )

@@ -38,6 +38,18 @@ STUB_WORKFLOW_SCRIPT = {
         {"contains": "Problem: Compute", "reply": "\\boxed{2}"},
         {"contains": "Prove that", "reply": "proof"},
         {"contains": "theorem e2e_and", "reply": f"```lean4\n{E2E_AND} ⟨hp, hq⟩\n```"},
+        # Solutions of "Compute $1+1$.": with the tool, a cell the sandbox runs; without it (solve_plain's
+        # system prompt), a made-up ```output block, which the SFT audit drops as invented_tool_output.
+        {
+            "contains": "Compute $1+1$",
+            "system_contains": "You are a careful mathematician. Solve",
+            "reply": "Check:\n```python\nprint(1 + 1)\n```\n```output\n2\n```\nSo \\boxed{2}.",
+        },
+        {
+            "contains": "Compute $1+1$",
+            "system_contains": "checks computations with Python",
+            "turns": ["Compute:\n```python\nprint(1 + 1)\n```\n", "So \\boxed{2}."],
+        },
     ],
     "default_reply": "open",
 }

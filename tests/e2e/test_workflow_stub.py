@@ -95,6 +95,7 @@ def test_full_run_then_nothing_to_do(workdir):
     statistics = (wd / "results" / "t" / "report" / "statistics.md").read_text()
     assert "| plain/" in statistics and "## Majority answers" in statistics and "| answers |" in statistics
     assert (wd / "results" / "t" / "report" / "solve_rates.svg").exists()
+    check_sft_hygiene(wd / "results" / "t", solutions, funnel, statistics)
 
     dry = run_snakemake(wd, wd / "config.yaml", "-n")
     assert "Nothing to be done" in dry.output + dry.stderr
@@ -105,6 +106,27 @@ def test_full_run_then_nothing_to_do(workdir):
     assert any(n.endswith("statistics.md") for n in names) and any(
         n.endswith("solve_rates.svg") for n in names
     )
+
+
+def check_sft_hygiene(results, solutions, funnel, statistics):
+    """The stub's no-tool solution with a made-up ```output block is dropped and counted; every
+    shipped row passed the audit, and each TIR row shows exactly its cells' sandbox outputs."""
+    invented = re.search(r"invented_tool_output: (\d+)", funnel)
+    assert invented and int(invented.group(1)) >= 1
+    hygiene = json.loads((results / "sft" / "hygiene.json").read_text())
+    assert hygiene["total"]["failing"]["invented_tool_output"] == int(invented.group(1))
+    assert hygiene["shipped_audit"]["checked"] == hygiene["total"]["shipped"] > 0
+    assert not any(hygiene["shipped_audit"]["failing"].values())
+    shipped = pq.read_table(results / "sft" / "data").to_pylist()
+    assert not any("```output" in row["generation"] for row in shipped if not row["tool"])
+    cells = {s["request_key"]: s["code_cells"] for s in solutions}
+    tir = [row for row in shipped if row["tool"]]
+    assert tir
+    for row in tir:
+        blocks = [b.split("```\n", 1)[0] for b in row["generation"].split("```output\n")[1:]]
+        assert blocks == [c["output"] for c in cells[row["request_key"]]][: len(blocks)] and blocks
+    assert "## Hygiene audit" in (results / "sft" / "card.md").read_text()
+    assert "## SFT hygiene audit" in statistics
 
 
 def test_touching_one_input_reruns_only_what_depends_on_it(workdir):

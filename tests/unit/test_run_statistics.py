@@ -83,3 +83,25 @@ def test_markdown_without_answers_yet():
     md = statistics_markdown(run_statistics(SOLUTIONS))
     assert "| tir/high | 6 | 83.3% | 50 | 1.33 | - |" in md
     assert "Problems voted on: 0" in md
+
+
+HYGIENE = {
+    "step": "sft_hygiene",
+    "checks": [{"name": "decontaminated", "description": "d", "on_failure": "fail_run"},
+               {"name": "invented_tool_output", "description": "i", "on_failure": "drop"}],
+    "variants": {"low_without_tool": {"checked": 3, "failing": {"decontaminated": 0, "invented_tool_output": 1},
+                                      "shipped": 2}},
+    "total": {"checked": 3, "failing": {"decontaminated": 0, "invented_tool_output": 1}, "shipped": 2},
+    "shipped_audit": {"checked": 2, "failing": {"decontaminated": 0, "invented_tool_output": 0}, "shipped": 2},
+    "settings": {"benchmark_edit_ratio": 0.9},
+}  # fmt: skip
+
+
+def test_the_sft_hygiene_audit_is_a_table_of_the_statistics_not_a_funnel_stage():
+    from mathforge.run_report import funnel
+
+    md = statistics_markdown(run_statistics([*SOLUTIONS, HYGIENE]))
+    assert "## SFT hygiene audit" in md
+    assert "| low_without_tool | 3 | 0 | 1 | 2 |" in md and "| total | 3 | 0 | 1 | 2 |" in md
+    assert "invented_tool_output (drop)" in md and "2 rows, 0 failing" in md
+    assert "sft_hygiene" not in funnel([*SOLUTIONS, HYGIENE])

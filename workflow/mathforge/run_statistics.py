@@ -1,10 +1,13 @@
-"""Solution, answer and decontamination statistics for `snakemake --report`, added up over shards
-from the summaries the stages write (the funnel is in `mathforge.run_report`)."""
+"""Solution, answer and decontamination statistics and the SFT hygiene audit for `snakemake
+--report`, added up over shards from the summaries the stages write (the funnel is in
+`mathforge.run_report`)."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+from mathforge.hygiene.report import STEP as HYGIENE_STEP
+from mathforge.hygiene.report import hygiene_markdown
 from mathforge.io import svg_figure
 
 
@@ -30,6 +33,7 @@ def run_statistics(summaries: list[dict]) -> dict:
         "variants": solution_statistics(bodies),
         "answers": answer_statistics(bodies),
         "decontamination": decontamination_statistics(bodies),
+        "hygiene": [s for s in bodies if summary_kind(s) == HYGIENE_STEP],
     }
 
 
@@ -145,6 +149,8 @@ def statistics_markdown(stats: dict) -> str:
             f"| {_counts(s.get('removed_per_benchmark', {}))} | {_counts(s.get('removed_per_method', {}))} "
             f"| {cands.get('dense', '-')}, {cands.get('lexical', '-')} | {_counts(s.get('judge', {}))} |"
         )
+    for report in stats.get("hygiene", []):
+        lines += ["", "## SFT hygiene audit", "", *hygiene_markdown(report)]
     return "\n".join(lines) + "\n"
 
 

@@ -7,7 +7,9 @@ only test of a path: the end-to-end tests run the real vLLM engine.
 Script (JSON): {"rules": [{"contains": "...", "reply": "..."}], "default_reply": "...",
 "fail_first": N, "fail_status": 503, "delay_s": 0.0, "reject_contains": "...", "startup_delay_s": 0}
 The first rule whose `contains` occurs in the last user message gives the reply; `{echo}` in a
-reply is replaced by the rest of that line after `contains`.
+reply is replaced by the rest of that line after `contains`. A rule with `system_contains` applies
+only when that text is in the system message (requests that differ only by their system prompt,
+such as solutions with and without the tool).
 A rule may give `turns` instead of `reply`, for multi-turn (TIR) tests: the turn shown is the
 number of `turn_marker`s (default "```output") in what the client asks it to continue (the
 final assistant message under `continue_final_message`, or the prompt after `contains`).
@@ -36,8 +38,9 @@ class StubState:
 
     def reply_for(self, messages: list[dict], prefix: str | None = None) -> str:
         last_user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
+        system = "\n".join(m["content"] for m in messages if m.get("role") == "system")
         for rule in self.script.get("rules", []):
-            if rule["contains"] in last_user:
+            if rule["contains"] in last_user and rule.get("system_contains", "") in system:
                 if "turns" not in rule:
                     # `{echo}`: the rest of the line after `contains` (per-input replies at scale)
                     echo = last_user[last_user.find(rule["contains"]) + len(rule["contains"]) :].split(

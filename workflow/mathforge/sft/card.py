@@ -8,6 +8,7 @@ from collections import Counter
 
 from mathforge.answers.stages import solve_rate_histogram
 from mathforge.funnel import StepStats
+from mathforge.hygiene.report import hygiene_markdown
 from mathforge.ids import canonical_json, sha256_hex
 from mathforge.inference.endpoints import model_identity
 from mathforge.io import write_text
@@ -95,6 +96,7 @@ def write_card(
     manifest: dict,
     problems: dict[str, dict],
     summaries: dict[str, list[str]],
+    hygiene: dict,
 ) -> None:
     config_hash = sha256_hex(canonical_json(cfg))[:16]
     rates = [p["solve_rate"] for p in problems.values() if p["expected_answer"] is not None]
@@ -139,6 +141,7 @@ def write_card(
         per_bucket = ", ".join(f"{b} ({v['rows']})" for b, v in sorted(buckets.items())) or "-"
         files = sum(len(v["files"]) for v in buckets.values())
         lines.append(f"| {variant} | {rows} | {per_bucket} | {files} | {why} |")
+    lines += ["", "## Hygiene audit", "", *hygiene_markdown(hygiene)]
     lines += [
         "",
         "## Solve rates",

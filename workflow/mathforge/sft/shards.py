@@ -4,7 +4,10 @@ Six variants (effort high/medium/low x with/without the Python tool), each optio
 into length buckets (by generated tokens; training long contexts is faster when sequences of
 similar length are batched together), each bucket in shards of at most `shard_rows` rows:
 `<out_dir>/<variant>/<bucket>/shard-00000.parquet`. The whole directory is written next to its
-final place and renamed into it, so a failed job leaves no half-written dataset.
+final place and renamed into it, so a failed job leaves no half-written dataset. Before the
+manifest and card are written, the hygiene audit (`mathforge.hygiene`) checks every row: rows that
+must never ship fail the job, the others failing a check are dropped and counted, and the written
+shards are read back and audited again (`hygiene.json`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mathforge.funnel import StepStats
+from mathforge.hygiene.audit import (
+    AuditContext,
+    AuditResult,
+    audit_rows,
+    load_context,
+    raise_if_any_failed,
+    raise_if_fatal,
+)
+from mathforge.hygiene.report import hygiene_report
 from mathforge.io import read_records, write_json
 from mathforge.prompts import load_prompt
 from mathforge.sft.card import write_card
@@ -185,17 +197,60 @@ def write_shards(
     return manifest
 
 
+def count_audit_drops(audit: AuditResult, stats: StepStats) -> None:
+    """The rows the audit dropped, in the step's stats (reason = the check's name) and per variant."""
+    for row, check, _detail in audit.failed:
+        stats.drop(check.name)
+        counts = stats.extra["variants"][row["variant"]]
+        counts["rows"] -= 1
+        counts[f"dropped:{check.name}"] = counts.get(f"dropped:{check.name}", 0) + 1
+        if not counts["rows"]:
+            del counts["rows"]
+    stats.n_out = len(audit.kept)
+
+
+def read_shards(out_dir: str | os.PathLike, manifest: dict) -> list[dict]:
+    """Every row of the shards in `manifest`, as written."""
+    files = [f for buckets in manifest.values() for b in buckets.values() for f in b["files"]]
+    return [row for f in files for row in pq.read_table(Path(out_dir) / f).to_pylist()]
+
+
+def audit_and_write(
+    rows: list[dict], stats: StepStats, ctx: AuditContext, out_dir: str, cfg: dict
+) -> tuple[dict, dict]:
+    """Audit `rows`, write the survivors as shards, audit the shards as written: (manifest, hygiene)."""
+    audit = audit_rows(rows, ctx)
+    raise_if_fatal(audit)
+    count_audit_drops(audit, stats)
+    manifest = write_shards(audit.kept, out_dir, cfg["sft"]["shard_rows"])
+    shipped = audit_rows(read_shards(out_dir, manifest), ctx.fresh())
+    if shipped.failed:
+        shutil.rmtree(out_dir, ignore_errors=True)
+        raise_if_any_failed(shipped, out_dir)
+    settings = {
+        **cfg["sft"]["hygiene"],
+        "benchmarks": sorted({i.benchmark for i in ctx.benchmarks.items}),
+        "benchmark_items": len(ctx.benchmarks.items),
+        "output_markers": list(ctx.output_markers),
+        "dedup": ctx.dedup,
+    }
+    return manifest, hygiene_report(audit, shipped, list(stats.extra["variants"]), settings)
+
+
 def write_sft_shards(
     final_judged: list[str], majority: list[str], summaries: dict[str, list[str]], cfg: dict,
     out_dir: str, manifest_path: str, card_path: str,
+    decontam_set: str, decontam_audit: str, hygiene_path: str,
 ) -> StepStats:  # fmt: skip
     solutions = [r for path in final_judged for r in read_records(path)]
     problems = {p["problem_id"]: p for path in majority for p in read_records(path)}
     rows, stats = build_rows(solutions, problems, cfg)
-    manifest = write_shards(rows, out_dir, cfg["sft"]["shard_rows"])
+    ctx = load_context(cfg, solutions, problems, decontam_set, decontam_audit)
+    manifest, hygiene = audit_and_write(rows, stats, ctx, out_dir, cfg)
     for variant in stats.extra["variants"]:
         manifest.setdefault(variant, {})
+    write_json(hygiene, hygiene_path)
     write_json({"variants": manifest, "stats": stats.to_dict()}, manifest_path)
-    write_card(card_path, cfg, stats, manifest, problems, summaries)
+    write_card(card_path, cfg, stats, manifest, problems, summaries, hygiene)
     log.info(stats.summary())
     return stats

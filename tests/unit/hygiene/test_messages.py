@@ -1,0 +1,37 @@
+"""The shape of an SFT row's messages."""
+
+from __future__ import annotations
+
+from mathforge.hygiene.messages import structure_problem
+
+SYSTEM = {"role": "system", "content": "Solve it."}
+USER = {"role": "user", "content": "What is 6*7?"}
+ANSWER = {"role": "assistant", "content": "\\boxed{42}"}
+CALL = {"role": "assistant", "content": None,
+        "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "python", "arguments": "{}"}}]}  # fmt: skip
+TOOL = {"role": "tool", "content": "42\n", "tool_call_id": "call_1"}
+
+
+def test_well_formed_conversations_pass():
+    assert structure_problem([SYSTEM, USER, ANSWER], "What is 6*7?") is None
+    assert structure_problem([USER, ANSWER], "  What is 6*7?\n") is None
+    assert structure_problem([USER, CALL, {**TOOL, "content": ""}, ANSWER], "What is 6*7?") is None
+
+
+def test_each_malformation_is_named():
+    problem = "What is 6*7?"
+    cases = {
+        "no messages": [],
+        "expected 'user'": [SYSTEM, ANSWER],
+        "system turn is empty": [{**SYSTEM, "content": " "}, USER, ANSWER],
+        "does not hold the row's problem": [{**USER, "content": "What is 6*8?"}, ANSWER],
+        "no assistant turn": [SYSTEM, USER],
+        "empty assistant turn": [USER, {**ANSWER, "content": "  "}],
+        "unexpected role 'user'": [USER, ANSWER, USER, ANSWER],
+        "answers no pending call": [USER, TOOL, ANSWER],
+        "before the tool answered": [USER, CALL, ANSWER],
+        "does not end with an assistant answer": [USER, CALL, TOOL],
+    }
+    for expected, messages in cases.items():
+        assert expected in (structure_problem(messages, problem) or ""), expected
+    assert "problem is empty" in structure_problem([USER, ANSWER], " ")
