@@ -92,8 +92,12 @@ def build_tasks(rows: list[dict], cfg: dict) -> list[tuple[dict, dict, SolutionT
     return out
 
 
-def chat_template_renderer(cfg: dict) -> Callable[[list[dict]], str]:
-    """Render messages with the model's own chat template (the `completions` transport)."""
+def chat_template_renderer(cfg: dict) -> Callable[..., str]:
+    """Render messages with the model's own chat template (the `completions` transport).
+
+    `render(messages, **template_kwargs)`: each task passes its own kwargs (its reasoning
+    effort with `effort_via: chat_template_kwargs`) over the job's `sampling.chat_template_kwargs`,
+    so every solution's prompt carries its own effort."""
     from transformers import AutoTokenizer  # heavy: only when this transport is chosen
 
     path = cfg["solutions"]["tir"]["tokenizer"]
@@ -104,8 +108,10 @@ def chat_template_renderer(cfg: dict) -> Callable[[list[dict]], str]:
     tokenizer = AutoTokenizer.from_pretrained(path)
     kwargs = cfg["solutions"]["sampling"].get("chat_template_kwargs") or {}
 
-    def render(messages: list[dict]) -> str:
-        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True, **kwargs)
+    def render(messages: list[dict], **template_kwargs) -> str:
+        return tokenizer.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=True, **{**kwargs, **template_kwargs}
+        )
 
     return render
 

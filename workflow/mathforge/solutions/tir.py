@@ -73,13 +73,15 @@ async def _continue(
     task: SolutionTask,
     text: str,
     params: SamplingParams,
-    render_prompt: Callable[[list[dict]], str] | None,
+    render_prompt: Callable[..., str] | None,
 ) -> CompletionResult:
     transport = task.tir.transport if task.tir else "chat"
     if transport == "completions":
         if render_prompt is None:
             raise ValueError("the completions transport needs a chat-template renderer")
-        return await client.complete(render_prompt(task.messages) + text, params)
+        # The task's own template kwargs (its effort): the completions API has no chat template.
+        prompt = render_prompt(task.messages, **(task.params.chat_template_kwargs or {}))
+        return await client.complete(prompt + text, params)
     if not text:
         return await client.chat(task.messages, params)
     extra = {**(params.extra_body or {}), "continue_final_message": True, "add_generation_prompt": False}
@@ -93,7 +95,7 @@ async def generate_solution(
     client: OpenAIClient,
     task: SolutionTask,
     sandbox=None,
-    render_prompt: Callable[[list[dict]], str] | None = None,
+    render_prompt: Callable[..., str] | None = None,
 ) -> SolutionResult:
     """Run one solution to the end. Final request rejections end it with `error` set (what was
     generated so far is kept); transient failures that outlive the client's retries propagate."""
