@@ -45,6 +45,7 @@ class SolutionTask:
 class SolutionResult:
     key: str
     generation: str = ""
+    reasoning: str | None = None  # the thinking the chat API returned apart (None: none)
     finish_reason: str | None = None
     prompt_tokens: int | None = None
     completion_tokens: int = 0
@@ -126,6 +127,10 @@ async def generate_solution(
                 break
             result.llm_calls += 1
             result.generation += reply.text
+            if reply.reasoning:
+                result.reasoning = (
+                    f"{result.reasoning}\n\n{reply.reasoning}" if result.reasoning else reply.reasoning
+                )
             result.finish_reason = reply.finish_reason
             result.completion_tokens += reply.completion_tokens or 0
             result.prompt_tokens = reply.prompt_tokens
