@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pytest
+from chat_templates import tiny_tokenizer
 from conftest import openai_inference_config
 
 from mathforge.config import validate_config
@@ -20,19 +21,6 @@ TEMPLATE = (
 )
 
 
-def tiny_tokenizer(path):
-    """A word-level tokenizer with TEMPLATE as its chat template, saved like a model's tokenizer."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
-    backend = Tokenizer(models.WordLevel({"[UNK]": 0, "[PAD]": 1}, unk_token="[UNK]"))
-    backend.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="[UNK]", pad_token="[PAD]")
-    tok.chat_template = TEMPLATE
-    tok.save_pretrained(path)
-    return str(path)
-
-
 @pytest.mark.parametrize("job_kwargs", [{}, {"builtin_tools": ["python"]}])
 def test_each_effort_renders_its_own_prompt_on_the_completions_transport(tmp_path, stub_server, job_kwargs):
     turns = ["```python\nprint(2)\n```\n", "So \\boxed{2}."]
@@ -43,7 +31,7 @@ def test_each_effort_renders_its_own_prompt_on_the_completions_transport(tmp_pat
             "solutions": {
                 "n_shards": 1, "n_tir": 1, "n_plain": 0, "efforts": ["high", "medium", "low"],
                 "sampling": {"max_tokens": 64, "seed": 1, "chat_template_kwargs": job_kwargs},
-                "tir": {"transport": "completions", "tokenizer": tiny_tokenizer(tmp_path / "tok")},
+                "tir": {"transport": "completions", "tokenizer": tiny_tokenizer(tmp_path / "tok", TEMPLATE)},
             },
             "sandbox": {"max_sessions": 2, "prestart": 0},
         }

@@ -58,3 +58,9 @@ def test_without_reasoning_the_row_is_as_before(tmp_path, stub_server):
     assert (
         row["reasoning"] is None and row["generation"] == "So \\boxed{2}." and row["predicted_answer"] == "2"
     )
+
+
+def test_a_box_written_while_thinking_is_never_the_answer(tmp_path, stub_server):
+    rule = {"contains": "PROBLEM-1", "reply": "<think>\nMaybe \\boxed{3}.\n</think>\n\nI cannot tell."}
+    row = solve(tmp_path, stub_server({"rules": [rule]}), "think")
+    assert row["predicted_answer"] is None and row["reasoning"] == "Maybe \\boxed{3}."

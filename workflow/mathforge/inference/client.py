@@ -89,6 +89,7 @@ class Choice:
     finish_reason: str | None
     stop_reason: str | int | None = None  # vLLM: the stop string (or token id) that ended it
     reasoning: str | None = None  # a reasoning model's thinking (chat API), apart from `text`
+    tool_calls: list[dict] | None = None  # the chat API's tool calls ({id, type, function})
 
 
 @dataclass
@@ -250,6 +251,7 @@ def _parse_response(raw: bytes, chat: bool, endpoint: str, started: float, attem
                 finish_reason=c.get("finish_reason"),
                 stop_reason=c.get("stop_reason"),
                 reasoning=message_reasoning(c["message"]) if chat else None,
+                tool_calls=(c["message"].get("tool_calls") or None) if chat else None,
             )
             for c in sorted(data["choices"], key=lambda c: c.get("index", 0))
         ]

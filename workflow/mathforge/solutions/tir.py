@@ -10,7 +10,11 @@ The partial answer is continued in one of two ways (`transport`):
 - `chat`: the chat API with the partial answer as the last assistant message and vLLM's
   `continue_final_message` (the model's own chat template stays on the server);
 - `completions`: the completions API on the prompt rendered here with the model's chat template
-  (needed for formats with special tokens in the generation, such as gpt-oss).
+  (needed for formats with special tokens in the generation, such as gpt-oss's harmony python
+  tool: `<|channel|>analysis to=python code<|message|>...<|call|>`, answered by a
+  `python to=assistant` message);
+- `chat_tools`: the chat API with `python` offered as a function tool; the model's `tool_calls`
+  run and their outputs go back as `tool` messages (mathforge.solutions.tool_chat).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ class TIRSettings:
     max_code_executions: int = 100
     timeout_s: float = 10.0
     remaining_hint: bool = False
-    transport: str = "chat"  # chat | completions
+    transport: str = "chat"  # chat | completions | chat_tools
 
 
 @dataclass
@@ -100,6 +104,10 @@ async def generate_solution(
 ) -> SolutionResult:
     """Run one solution to the end. Final request rejections end it with `error` set (what was
     generated so far is kept); transient failures that outlive the client's retries propagate."""
+    if task.tir is not None and task.tir.transport == "chat_tools":
+        from mathforge.solutions.tool_chat import solve_with_tool_calls
+
+        return await solve_with_tool_calls(client, task, sandbox)
     started = time.monotonic()
     result = SolutionResult(task.key)
     tir = task.tir
