@@ -84,6 +84,7 @@ class Turn:
     lean_messages: list[dict] = field(default_factory=list)
     backtranslation: str | None = None
     judge_output: str | None = None
+    reasoning: str | None = None  # the model's thinking, when the server returned it apart
 
 
 @dataclass
@@ -141,6 +142,7 @@ class Autoformalizer:
             compiled: list[tuple[Formalization, Turn]] = []
             for task, reply in zip(active, replies, strict=True):
                 step = Turn(turn, EFFORTS[task.effort], reply.get("text") or "", reply.get("finish_reason"))
+                step.reasoning = reply.get("reasoning")
                 task.turns.append(step)
                 if reply.get("error"):
                     step.outcome = "llm_rejected"  # e.g. the conversation outgrew the context

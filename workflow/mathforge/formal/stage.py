@@ -32,6 +32,7 @@ TURN = pa.struct(
         ("lean_messages", pa.string()),  # JSON list of {severity, text, line, column, ...}
         ("backtranslation", pa.string()),
         ("judge_output", pa.string()),
+        ("reasoning", pa.string()),  # the formalizer's thinking (null: none returned)
     ]
 )
 FORMAL_SCHEMA = pa.schema(

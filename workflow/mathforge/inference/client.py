@@ -21,6 +21,7 @@ from typing import Any
 import aiohttp
 
 from mathforge.errors import InferenceError
+from mathforge.inference.reasoning import message_reasoning
 
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -87,6 +88,8 @@ class Choice:
     text: str
     finish_reason: str | None
     stop_reason: str | int | None = None  # vLLM: the stop string (or token id) that ended it
+    reasoning: str | None = None  # a reasoning model's thinking (chat API), apart from `text`
+    tool_calls: list[dict] | None = None  # the chat API's tool calls ({id, type, function})
 
 
 @dataclass
@@ -110,6 +113,10 @@ class CompletionResult:
     @property
     def stop_reason(self) -> str | int | None:
         return self.choices[0].stop_reason if self.choices else None
+
+    @property
+    def reasoning(self) -> str | None:
+        return self.choices[0].reasoning if self.choices else None
 
 
 class RequestRejected(InferenceError):
@@ -243,6 +250,8 @@ def _parse_response(raw: bytes, chat: bool, endpoint: str, started: float, attem
                 text=(c["message"].get("content") or "") if chat else c.get("text", ""),
                 finish_reason=c.get("finish_reason"),
                 stop_reason=c.get("stop_reason"),
+                reasoning=message_reasoning(c["message"]) if chat else None,
+                tool_calls=(c["message"].get("tool_calls") or None) if chat else None,
             )
             for c in sorted(data["choices"], key=lambda c: c.get("index", 0))
         ]

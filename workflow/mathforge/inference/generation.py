@@ -68,15 +68,19 @@ class RunStats:
 def _record(key: str, target: InferenceTarget, result=None, error: str | None = None) -> dict:
     if result is None:
         return {
-            "key": key, "text": "", "finish_reason": "rejected", "choices": [],
+            "key": key, "text": "", "reasoning": None, "finish_reason": "rejected", "choices": [],
             "prompt_tokens": None, "completion_tokens": None, "model": target.model,
             "endpoint_kind": target.endpoint_kind, "latency_s": None, "attempts": None, "error": error,
         }  # fmt: skip
     return {
         "key": key,
         "text": result.text,
+        "reasoning": result.reasoning,  # the thinking, apart from the answer in `text` (or None)
         "finish_reason": result.finish_reason,
-        "choices": [{"text": c.text, "finish_reason": c.finish_reason} for c in result.choices],
+        "choices": [
+            {"text": c.text, "reasoning": c.reasoning, "finish_reason": c.finish_reason}
+            for c in result.choices
+        ],
         "prompt_tokens": result.prompt_tokens,
         "completion_tokens": result.completion_tokens,
         "model": result.model or target.model,

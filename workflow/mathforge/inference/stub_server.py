@@ -15,6 +15,15 @@ number of `turn_marker`s (default "```output") in what the client asks it to con
 final assistant message under `continue_final_message`, or the prompt after `contains`).
 Stop strings are honoured like vLLM does: the text ends at the first one (kept with
 `include_stop_str_in_output`), and `stop_reason` names it.
+
+Reasoning models: a rule's `reasoning` is returned on the chat API in the message's
+`reasoning_field` (script key: `reasoning_content` as older vLLM, or `reasoning`).
+gpt-oss (`"gpt_oss": true`): replies are harmony text. /v1/completions returns them raw, ended
+at the first stop token (`<|call|>` 200012, `<|return|>` 200002; kept in the text only with
+`"keep_stop_tokens": true`); /v1/chat/completions returns what vLLM's harmony parser makes of
+them: analysis channel -> the reasoning field, final channel -> `content`, a call to
+`functions.<name>` -> `tool_calls` (finish_reason `tool_calls`); there the turn shown is the
+number of `tool` messages in the request.
 """
 
 from __future__ import annotations
@@ -26,6 +35,10 @@ import time
 
 from aiohttp import web
 
+from mathforge.inference.reasoning import parse_harmony
+
+HARMONY_STOP_TOKENS = {"<|call|>": 200012, "<|return|>": 200002}
+
 
 class StubState:
     def __init__(self, script: dict, model: str):
@@ -35,6 +48,10 @@ class StubState:
         self.in_flight = 0
         self.max_in_flight = 0
         self.bodies: list[dict] = []
+
+    def rule_for(self, messages: list[dict]) -> dict | None:
+        last_user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
+        return next((r for r in self.script.get("rules", []) if r["contains"] in last_user), None)
 
     def reply_for(self, messages: list[dict], prefix: str | None = None) -> str:
         last_user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
@@ -61,6 +78,37 @@ def apply_stops(text: str, stops: list[str], include: bool) -> tuple[str, str | 
         return text, None
     pos, stop = min(hits)
     return text[: pos + (len(stop) if include else 0)], stop
+
+
+def harmony_stop(text: str, keep: bool) -> tuple[str, int | None]:
+    """gpt-oss completions: the text ends at its first stop token, reported by id."""
+    hits = [(text.find(t), t) for t in HARMONY_STOP_TOKENS if t in text]
+    if not hits:
+        return text, None
+    pos, token = min(hits)
+    return text[: pos + (len(token) if keep else 0)], HARMONY_STOP_TOKENS[token]
+
+
+def harmony_chat_message(text: str, reasoning_field: str) -> tuple[dict, str]:
+    """(message, finish_reason) as vLLM's chat API returns a gpt-oss completion."""
+    reasoning, content, calls = [], [], []
+    for message in parse_harmony(text):
+        if message.recipient and message.recipient.startswith("functions."):
+            calls.append({"id": f"chatcmpl-tool-{len(calls)}", "type": "function",
+                          "function": {"name": message.recipient.removeprefix("functions."),
+                                       "arguments": message.text}})  # fmt: skip
+        elif message.channel == "final":
+            content.append(message.text)
+        else:
+            reasoning.append(message.text)
+    out = {
+        "role": "assistant",
+        "content": "".join(content) or None,
+        reasoning_field: "".join(reasoning) or None,
+    }
+    if calls:
+        out["tool_calls"] = calls
+    return out, "tool_calls" if calls else "stop"
 
 
 def make_app(script: dict, model: str) -> web.Application:
@@ -95,18 +143,34 @@ def make_app(script: dict, model: str) -> web.Application:
             if script.get("reject_contains") and script["reject_contains"] in json.dumps(messages):
                 return web.Response(status=400, text="scripted rejection: prompt too long")
             prefix = None
+            gpt_oss = bool(script.get("gpt_oss"))
             if chat and body.get("continue_final_message") and messages[-1].get("role") == "assistant":
                 prefix, messages = messages[-1]["content"], messages[:-1]
+            elif chat and gpt_oss:  # the turn: how many tool replies the conversation holds
+                rule = state.rule_for(messages) or {}
+                prefix = rule.get("turn_marker", "```output") * sum(m.get("role") == "tool" for m in messages)
             elif chat:
                 prefix = ""
-            text, stop_reason = apply_stops(
-                state.reply_for(messages, prefix), list(body.get("stop") or []),
-                bool(body.get("include_stop_str_in_output")),
-            )  # fmt: skip
+            text, stop_reason = state.reply_for(messages, prefix), None
+            if gpt_oss and not chat:
+                text, stop_reason = harmony_stop(text, bool(script.get("keep_stop_tokens")))
+            if stop_reason is None:
+                text, stop_reason = apply_stops(
+                    text, list(body.get("stop") or []), bool(body.get("include_stop_str_in_output"))
+                )
+            field = script.get("reasoning_field", "reasoning_content")
+            finish = "stop"
+            if chat and gpt_oss:
+                message, finish = harmony_chat_message(text, field)
+            elif chat:
+                message = {"role": "assistant", "content": text}
+                reasoning = (state.rule_for(messages) or {}).get("reasoning")
+                if reasoning is not None:
+                    message[field] = reasoning
             n = int(body.get("n", 1))
             choices = [
-                {"index": i, "finish_reason": "stop", "stop_reason": stop_reason,
-                 **({"message": {"role": "assistant", "content": text}} if chat else {"text": text})}
+                {"index": i, "finish_reason": finish, "stop_reason": stop_reason,
+                 **({"message": message} if chat else {"text": text})}
                 for i in range(n)
             ]  # fmt: skip
             return web.json_response(

@@ -49,6 +49,7 @@ class ProofTurn:
     lean_messages: list[dict] = field(default_factory=list)
     lean_seconds: float = 0.0
     feedback: str | None = None  # the user message the next turn got
+    reasoning: str | None = None  # the model's thinking, when the server returned it apart
 
 
 @dataclass
@@ -130,8 +131,9 @@ class Prover:
             to_check: list[tuple[Attempt, ProofTurn, str]] = []
             for attempt, reply in zip(active, replies, strict=True):
                 step = ProofTurn(
-                    turn, reply.get("text") or "", reply.get("finish_reason"), reply.get("completion_tokens")
-                )
+                    turn, reply.get("text") or "", reply.get("finish_reason"), reply.get("completion_tokens"),
+                    reasoning=reply.get("reasoning"),
+                )  # fmt: skip
                 attempt.turns.append(step)
                 if reply.get("error"):
                     step.outcome = "llm_rejected"  # e.g. the conversation outgrew the context

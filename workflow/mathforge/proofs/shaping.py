@@ -4,8 +4,9 @@ The conversation is the base prompt, then every turn up to the verified one: the
 answer and the feedback it got. In the verified turn the last Lean block is replaced by exactly
 the code Lean checked (the trusted statement re-stitched, or the model's helpers and theorem that
 Lean proved equal to it), so a model that changed the statement in its copy never teaches that.
-`remove_cot` keeps only the Lean code of each assistant turn; `delete_wrong_turns` keeps only the
-base prompt and the verified turn.
+Each assistant turn carries the model's thinking as `reasoning_content` when the server returned
+it apart; `remove_cot` keeps only the Lean code of each assistant turn (thinking dropped);
+`delete_wrong_turns` keeps only the base prompt and the verified turn.
 """
 
 from __future__ import annotations
@@ -36,9 +37,12 @@ def training_messages(
     for step in turns:
         verified = step.turn == attempt.verified_turn
         content = with_checked_code(step.response, step.proof) if verified else step.response
-        if remove_cot:
-            content = code_only(content) or content
-        messages.append({"role": "assistant", "content": content.strip()})
+        message = {"role": "assistant", "content": content.strip()}
+        if remove_cot:  # the chain of thought goes: the text around the code and the thinking
+            message["content"] = (code_only(content) or content).strip()
+        elif step.reasoning:
+            message["reasoning_content"] = step.reasoning.strip()
+        messages.append(message)
         if not verified:
             messages.append({"role": "user", "content": step.feedback})
     return messages

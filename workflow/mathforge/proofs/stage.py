@@ -39,6 +39,7 @@ PROOF_TURN = pa.struct(
         ("lean_messages", pa.string()),  # JSON list of {severity, text, line, column, ...}
         ("lean_seconds", pa.float64()),
         ("feedback", pa.string()),
+        ("reasoning", pa.string()),
     ]
 )
 PROOF_SCHEMA = pa.schema(
@@ -58,7 +59,8 @@ PROOF_SCHEMA = pa.schema(
         ("stopped", pa.bool_()),  # ended because another attempt proved the statement
         ("failure", pa.string()),  # the last turn's outcome when not verified
         ("proof", pa.string()),  # the verified code (trusted statement + proof), else null
-        ("generation", pa.string()),  # the verified turn's full response (reasoning included)
+        ("generation", pa.string()),  # the verified turn's full response
+        ("reasoning", pa.string()),  # its thinking, when the server returned it apart (else null)
         ("messages", pa.list_(MESSAGE)),  # the training conversation, verified attempts only
         ("completion_tokens", pa.int64()),
         ("turns", pa.list_(PROOF_TURN)),
@@ -169,6 +171,7 @@ def attempt_row(statement: dict, attempt: Attempt, stage: dict, system: bool, pr
         "failure": None if attempt.verified else ("stopped" if attempt.stopped else last),
         "proof": verified_step.proof if verified_step else None,
         "generation": verified_step.response if verified_step else None,
+        "reasoning": verified_step.reasoning if verified_step else None,
         "messages": training_messages(attempt, stage["remove_cot"], stage["delete_wrong_turns"], system),
         "completion_tokens": sum(t.completion_tokens or 0 for t in attempt.turns),
         "turns": [

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from mathforge.funnel import StepStats
 from mathforge.io import read_records, write_json
+from mathforge.sft.messages import with_reasoning_format
 from mathforge.sft.shards import MESSAGE, bucket_name, write_shards
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,8 @@ def build_proof_rows(attempts: list[dict], cfg: dict) -> tuple[list[dict], StepS
         tokens = row["completion_tokens"] or 0
         rows.append(
             {
-                **{k: row[k] for k in ("messages", "problem", "formal_statement", "lean_header", "proof",
+                "messages": with_reasoning_format(row["messages"], cfg["sft"]["reasoning_format"]),
+                **{k: row[k] for k in ("problem", "formal_statement", "lean_header", "proof",
                                        "statement_id", "problem_id", "attempt", "source", "license",
                                        "model", "seed")},
                 "variant": VARIANTS[assistant_turns > 1],

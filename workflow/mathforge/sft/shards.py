@@ -35,7 +35,7 @@ from mathforge.io import read_records, write_json
 from mathforge.prompts import load_prompt
 from mathforge.sft.card import write_card
 from mathforge.sft.filters import drop_reason, trim_after_answer
-from mathforge.sft.messages import prompt_messages, solution_messages
+from mathforge.sft.messages import prompt_messages, solution_messages, with_reasoning_format
 from mathforge.solutions.code_tags import load_code_tags
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ MESSAGE = pa.struct(
         ("content", pa.string()),
         ("tool_calls", pa.list_(TOOL_CALL)),
         ("tool_call_id", pa.string()),
+        ("reasoning_content", pa.string()),  # the assistant's thinking (sft.reasoning_format: field)
     ]
 )
 SFT_SCHEMA = pa.schema(
@@ -63,6 +64,7 @@ SFT_SCHEMA = pa.schema(
         ("problem", pa.string()),
         ("expected_answer", pa.string()),
         ("generation", pa.string()),
+        ("reasoning", pa.string()),
         ("variant", pa.string()),
         ("reasoning_effort", pa.string()),
         ("tool", pa.bool_()),
@@ -92,8 +94,10 @@ def bucket_name(tokens: int, bounds: list[int]) -> str:
     return f"gt{max(bounds)}"
 
 
-def _dedup_key(row: dict) -> tuple[str, str]:
-    return row["problem_id"], " ".join(row["generation"].split())
+def _dedup_key(row: dict) -> tuple[str, ...]:
+    key = (row["problem_id"], " ".join(row["generation"].split()))
+    # Two traces reaching the same answer text are different solutions.
+    return (*key, " ".join(row["reasoning"].split())) if row.get("reasoning") else key
 
 
 def build_rows(solutions: list[dict], problems: dict[str, dict], cfg: dict) -> tuple[list[dict], StepStats]:
@@ -136,7 +140,9 @@ def build_rows(solutions: list[dict], problems: dict[str, dict], cfg: dict) -> t
             sol["generation"],
             code_tags,
             sft["tir_format"],
+            sol.get("reasoning"),
         )
+        messages = with_reasoning_format(messages, sft["reasoning_format"])
         tokens = sol["completion_tokens"] or 0
         rows.append(
             {
@@ -145,6 +151,7 @@ def build_rows(solutions: list[dict], problems: dict[str, dict], cfg: dict) -> t
                 "problem": sol["problem"],
                 "expected_answer": sol["expected_answer"],
                 "generation": sol["generation"],
+                "reasoning": sol.get("reasoning"),
                 "variant": variant,
                 "reasoning_effort": sol["effort"],
                 "tool": sol["mode"] == "tir",

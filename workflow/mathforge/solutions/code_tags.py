@@ -9,6 +9,7 @@ from pathlib import Path
 
 from mathforge.errors import ConfigError
 from mathforge.ids import canonical_json, sha256_hex
+from mathforge.inference.reasoning import FORMATS
 from mathforge.prompts import read_yaml_file
 
 _REQUIRED = ("code_begin", "code_end", "output_begin", "output_end")
@@ -24,14 +25,31 @@ class CodeTags:
     code_begin_pattern: str = ""
     remaining_hint: str = ""
     exhausted_hint: str = ""
+    # How the model's raw text separates thinking from answer (mathforge.inference.reasoning):
+    # harmony for gpt-oss, think for <think> models, none when all text is answer.
+    reasoning_format: str = "none"
 
     @property
     def hash(self) -> str:
-        return sha256_hex(canonical_json(self.__dict__))[:16]
+        # reasoning_format only reads the stored text (no request changes): not part of the hash.
+        shaping = {k: v for k, v in self.__dict__.items() if k != "reasoning_format"}
+        return sha256_hex(canonical_json(shaping))[:16]
 
     @property
     def begin_regex(self) -> re.Pattern:
         return re.compile(self.code_begin_pattern or re.escape(self.code_begin))
+
+    def begin_span(self, text: str, pos: int = 0) -> tuple[int, int] | None:
+        """(start, end) of the next code opening at or after `pos`: the whole `code_begin` when the
+        text has it (the pattern may match only its tail, e.g. harmony's recipient), else the match."""
+        match = next(self.begin_regex.finditer(text, pos), None)
+        if match is None:
+            return None
+        start = match.start()
+        lead = self.code_begin[: -len(match.group())] if self.code_begin.endswith(match.group()) else ""
+        if lead and text[pos:start].endswith(lead):
+            start -= len(lead)
+        return start, match.end()
 
     def find_cell(self, text: str, finish_reason: str | None) -> tuple[str, str] | None:
         """The code cell `text` ends with, as (code, text closed with `code_end`), or None.
@@ -78,4 +96,7 @@ def load_code_tags(prompts_dir: str | Path, name: str) -> CodeTags:
     if not isinstance(data, dict) or any(not isinstance(data.get(k), str) or not data[k] for k in _REQUIRED):
         raise ConfigError(f"{path}: expected non-empty strings for {', '.join(_REQUIRED)}")
     fields = set(CodeTags.__dataclass_fields__) - {"name"}
-    return CodeTags(name=name, **{k: str(v) for k, v in data.items() if k in fields})
+    tags = CodeTags(name=name, **{k: str(v) for k, v in data.items() if k in fields})
+    if tags.reasoning_format not in FORMATS:
+        raise ConfigError(f"{path}: reasoning_format must be one of {FORMATS}, got {tags.reasoning_format!r}")
+    return tags

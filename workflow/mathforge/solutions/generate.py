@@ -29,9 +29,10 @@ from mathforge.io import read_records
 from mathforge.problems.schema import PROVENANCE
 from mathforge.prompts import Prompt, load_prompt
 from mathforge.sandbox.remote import open_sandbox
-from mathforge.solutions.code_tags import load_code_tags
+from mathforge.solutions.code_tags import CodeTags, load_code_tags
 from mathforge.solutions.schema import SOLUTIONS_SCHEMA
 from mathforge.solutions.tir import SolutionTask, TIRSettings, generate_solution
+from mathforge.solutions.transcript import reasoning_format, solution_parts
 from mathforge.text import last_boxed
 
 log = logging.getLogger(__name__)
@@ -92,8 +93,12 @@ def build_tasks(rows: list[dict], cfg: dict) -> list[tuple[dict, dict, SolutionT
     return out
 
 
-def chat_template_renderer(cfg: dict) -> Callable[[list[dict]], str]:
-    """Render messages with the model's own chat template (the `completions` transport)."""
+def chat_template_renderer(cfg: dict) -> Callable[..., str]:
+    """Render messages with the model's own chat template (the `completions` transport).
+
+    `render(messages, **template_kwargs)`: each task passes its own kwargs (its reasoning
+    effort with `effort_via: chat_template_kwargs`) over the job's `sampling.chat_template_kwargs`,
+    so every solution's prompt carries its own effort."""
     from transformers import AutoTokenizer  # heavy: only when this transport is chosen
 
     path = cfg["solutions"]["tir"]["tokenizer"]
@@ -104,8 +109,10 @@ def chat_template_renderer(cfg: dict) -> Callable[[list[dict]], str]:
     tokenizer = AutoTokenizer.from_pretrained(path)
     kwargs = cfg["solutions"]["sampling"].get("chat_template_kwargs") or {}
 
-    def render(messages: list[dict]) -> str:
-        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True, **kwargs)
+    def render(messages: list[dict], **template_kwargs) -> str:
+        return tokenizer.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=True, **{**kwargs, **template_kwargs}
+        )
 
     return render
 
@@ -155,16 +162,23 @@ def run_tasks(tasks: list[SolutionTask], cfg: dict, store: RequestStore) -> Coun
     return counts
 
 
-def solution_row(row: dict, meta: dict, record: dict) -> dict:
+def solution_row(
+    row: dict, meta: dict, record: dict, fmt: str = "none", tags: CodeTags | None = None
+) -> dict:
+    """The row of one solution; `fmt`: how its raw text separates thinking from answer."""
     cells = record.get("code_cells") or []
+    reasoning, answer = (
+        solution_parts(record, fmt, tags) if tags else (record.get("reasoning"), record["generation"])
+    )
     return {
         "problem_id": row["problem_id"],
         "problem": row["problem"],
         "expected_answer": row.get("expected_answer"),
         **{name: row.get(name) for name, _ in PROVENANCE},
         **meta,
-        "generation": record["generation"],
-        "predicted_answer": last_boxed(record["generation"]),
+        "generation": answer,
+        "reasoning": reasoning or None,
+        "predicted_answer": last_boxed(answer),  # the answer's, never one written while thinking
         "finish_reason": record["finish_reason"],
         "prompt_tokens": record["prompt_tokens"],
         "completion_tokens": record["completion_tokens"],
@@ -209,7 +223,9 @@ def generate_solutions(
     tasks = build_tasks(problems, cfg)
     with RequestStore(store_path) as store:
         counts = run_tasks([task for _, _, task in tasks], cfg, store)
-        rows = [solution_row(row, meta, store.get(task.key)) for row, meta, task in tasks]
+        tags = load_code_tags(cfg["prompts_dir"], cfg["solutions"]["tir"]["code_tags"])
+        fmt = reasoning_format(cfg["solutions"], tags)
+        rows = [solution_row(row, meta, store.get(task.key), fmt, tags) for row, meta, task in tasks]
     stats = StepStats(step="generate_solutions", n_in=len(problems), n_out=len(rows))
     stats.extra.update({"shard": shard, "n_shards": n_shards})
     summarize(stats, rows, counts)

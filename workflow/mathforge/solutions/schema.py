@@ -29,7 +29,11 @@ SOLUTIONS_SCHEMA = pa.schema(
         ("effort", pa.string()),  # high | medium | low
         ("sample_index", pa.int32()),  # 0..n-1 within (problem, effort, mode)
         ("seed", pa.int64()),
-        ("generation", pa.string()),  # the full text, code cells and their outputs included
+        ("generation", pa.string()),  # the answer (all the text without reasoning), cells included
+        (
+            "reasoning",
+            pa.string(),
+        ),  # the thinking (analysis channel, <think>, API field); or null
         ("predicted_answer", pa.string()),  # last \boxed{}, brace-matched; null if none
         ("finish_reason", pa.string()),
         ("prompt_tokens", pa.int64()),

@@ -10,7 +10,11 @@ The partial answer is continued in one of two ways (`transport`):
 - `chat`: the chat API with the partial answer as the last assistant message and vLLM's
   `continue_final_message` (the model's own chat template stays on the server);
 - `completions`: the completions API on the prompt rendered here with the model's chat template
-  (needed for formats with special tokens in the generation, such as gpt-oss).
+  (needed for formats with special tokens in the generation, such as gpt-oss's harmony python
+  tool: `<|channel|>analysis to=python code<|message|>...<|call|>`, answered by a
+  `python to=assistant` message);
+- `chat_tools`: the chat API with `python` offered as a function tool; the model's `tool_calls`
+  run and their outputs go back as `tool` messages (mathforge.solutions.tool_chat).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ class TIRSettings:
     max_code_executions: int = 100
     timeout_s: float = 10.0
     remaining_hint: bool = False
-    transport: str = "chat"  # chat | completions
+    transport: str = "chat"  # chat | completions | chat_tools
 
 
 @dataclass
@@ -45,6 +49,7 @@ class SolutionTask:
 class SolutionResult:
     key: str
     generation: str = ""
+    reasoning: str | None = None  # the thinking the chat API returned apart (None: none)
     finish_reason: str | None = None
     prompt_tokens: int | None = None
     completion_tokens: int = 0
@@ -73,13 +78,15 @@ async def _continue(
     task: SolutionTask,
     text: str,
     params: SamplingParams,
-    render_prompt: Callable[[list[dict]], str] | None,
+    render_prompt: Callable[..., str] | None,
 ) -> CompletionResult:
     transport = task.tir.transport if task.tir else "chat"
     if transport == "completions":
         if render_prompt is None:
             raise ValueError("the completions transport needs a chat-template renderer")
-        return await client.complete(render_prompt(task.messages) + text, params)
+        # The task's own template kwargs (its effort): the completions API has no chat template.
+        prompt = render_prompt(task.messages, **(task.params.chat_template_kwargs or {}))
+        return await client.complete(prompt + text, params)
     if not text:
         return await client.chat(task.messages, params)
     extra = {**(params.extra_body or {}), "continue_final_message": True, "add_generation_prompt": False}
@@ -93,10 +100,14 @@ async def generate_solution(
     client: OpenAIClient,
     task: SolutionTask,
     sandbox=None,
-    render_prompt: Callable[[list[dict]], str] | None = None,
+    render_prompt: Callable[..., str] | None = None,
 ) -> SolutionResult:
     """Run one solution to the end. Final request rejections end it with `error` set (what was
     generated so far is kept); transient failures that outlive the client's retries propagate."""
+    if task.tir is not None and task.tir.transport == "chat_tools":
+        from mathforge.solutions.tool_chat import solve_with_tool_calls
+
+        return await solve_with_tool_calls(client, task, sandbox)
     started = time.monotonic()
     result = SolutionResult(task.key)
     tir = task.tir
@@ -124,6 +135,10 @@ async def generate_solution(
                 break
             result.llm_calls += 1
             result.generation += reply.text
+            if reply.reasoning:
+                result.reasoning = (
+                    f"{result.reasoning}\n\n{reply.reasoning}" if result.reasoning else reply.reasoning
+                )
             result.finish_reason = reply.finish_reason
             result.completion_tokens += reply.completion_tokens or 0
             result.prompt_tokens = reply.prompt_tokens
