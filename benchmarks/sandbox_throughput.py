@@ -2,18 +2,27 @@
 sessions, side by side in one run with a fresh `python -c` per cell (what a stateless sandbox pays).
 Target: >= 2,000 stateful executions/s at 4-16 sessions on 2 cores, p99 < 10 ms.
 
+With `--baseline DIR` (the `workflow` directory of another checkout, e.g. a `git worktree` of the
+previous commit) the stateful pools of both trees run in alternating rounds in one run, and the
+ratio this tree / baseline is printed per level (the reply checks must cost no more than 10 %).
+
     .venv/bin/python benchmarks/sandbox_throughput.py [--seconds 5] [--levels 1,4,16]
+    .venv/bin/python benchmarks/sandbox_throughput.py --baseline /tmp/sb-old/workflow [--rounds 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+import mathforge
 from mathforge.sandbox.pool import SandboxPool
 
 
@@ -62,14 +71,52 @@ def python_c(level: int, seconds: float) -> dict:
             "n": len(latencies)}  # fmt: skip
 
 
+def stateful_in(tree: str, level: int, seconds: float) -> dict:
+    """`stateful` with the package of another checkout's `workflow` directory, in a fresh process."""
+    out = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--stateful-only", str(level), "--seconds", str(seconds)],
+        env={**os.environ, "PYTHONPATH": tree}, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    return json.loads(out)
+
+
+def compare(baseline: str, levels: list[int], seconds: float, rounds: int) -> None:
+    """This tree against `baseline`, in alternating rounds so load drifts hit both alike."""
+    here = str(Path(mathforge.__file__).resolve().parents[1])
+    print(f"sandbox_throughput: this tree {here} vs baseline {baseline}; {rounds} alternating rounds "
+          f"of {seconds:g}s per level; {os.cpu_count()} cores; root={os.geteuid() == 0}\n")  # fmt: skip
+    header = (f"{'sessions':>8} | {'this exec/s':>11} | {'p99 ms':>6} | {'baseline exec/s':>15} | {'p99 ms':>6} | "
+              f"{'ratio':>6}")  # fmt: skip
+    print(header)
+    print("-" * len(header))
+    for level in levels:
+        runs: dict[str, list[dict]] = {here: [], baseline: []}
+        for _ in range(rounds):
+            for tree in runs:
+                runs[tree].append(stateful_in(tree, level, seconds))
+        new, old = ({k: statistics.median(r[k] for r in runs[t]) for k in ("rate", "p99")} for t in runs)
+        print(f"{level:>8} | {new['rate']:>11,.0f} | {new['p99'] * 1e3:>6.2f} | {old['rate']:>15,.0f} | "
+              f"{old['p99'] * 1e3:>6.2f} | {new['rate'] / old['rate']:>5.2f}x")  # fmt: skip
+    print("\n(medians over the rounds; ratio >= 0.90 = no loss beyond 10 %)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--levels", default="1,4,16")
+    parser.add_argument("--baseline", help="`workflow` directory of the checkout to compare with")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per level (--baseline)")
+    parser.add_argument("--stateful-only", type=int, help=argparse.SUPPRESS)  # one level, JSON out
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
+    if args.stateful_only:
+        print(json.dumps(asyncio.run(stateful(args.stateful_only, args.seconds))))
+        return 0
+    if args.baseline:
+        compare(args.baseline, levels, args.seconds, args.rounds)
+        return 0
     print(
         f"sandbox_throughput: trivial cells for {args.seconds:g}s per cell; {os.cpu_count()} cores; root={os.geteuid() == 0}"
     )

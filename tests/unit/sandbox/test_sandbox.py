@@ -17,7 +17,8 @@ import pytest
 
 import mathforge
 from mathforge.sandbox.isolation import Limits
-from mathforge.sandbox.pool import SandboxPool, _uid_processes
+from mathforge.sandbox.pool import SandboxPool
+from mathforge.sandbox.uids import uid_processes
 
 ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(
@@ -251,12 +252,12 @@ def test_fork_bomb_is_contained_and_cleaned_up():
         await still_works(pool, sid)
         # What the bomb forked is gone; only the session process runs as its uid.
         uids.append(session_uid(pool, sid))
-        assert _uid_processes(uids[0]) == [pool._sessions[sid].proc.pid]
+        assert uid_processes(uids[0]) == [pool._sessions[sid].proc.pid]
 
     uids = []
     with_pool(t, limits=Limits(processes=16), interrupt_grace_s=0.5)
     deadline = time.monotonic() + 5
-    while _uid_processes(uids[0]):  # nothing left once closed
+    while uid_processes(uids[0]):  # nothing left once closed
         assert time.monotonic() < deadline
         time.sleep(0.05)
 
@@ -350,7 +351,7 @@ def test_a_fork_bomb_that_hits_the_process_limit_never_corrupts_later_replies():
         result = await pool.execute(sid, FORK_BOMB_UNCAUGHT, timeout_s=5)
         assert result.status in {"error", "timeout"}
         await forty_cells_right(pool, sid)
-        assert _uid_processes(session_uid(pool, sid)) == [pool._sessions[sid].proc.pid]
+        assert uid_processes(session_uid(pool, sid)) == [pool._sessions[sid].proc.pid]
 
     with_pool(t, limits=Limits(processes=16), interrupt_grace_s=2)
 
@@ -414,6 +415,8 @@ def test_two_pools_in_two_processes_never_kill_each_others_sessions():
         holder.stdin.flush()
         result = json.loads(holder.stdout.readline())
         assert (result["status"], result["output"], result["restarted"]) == ("ok", "42\n", False)
+        holder.stdin.close()  # the holder closes its pool and releases its uids
+        assert holder.wait(30) == 0
     finally:
         holder.kill()
         holder.wait()
@@ -437,4 +440,4 @@ def test_a_killed_pools_uids_are_reusable_and_an_exhausted_range_is_a_clear_erro
             await still_works(pool, sid)
 
     with_pool(t, max_sessions=2, **leases)
-    assert not _uid_processes(64100) and not _uid_processes(64101)
+    assert not uid_processes(64100) and not uid_processes(64101)
