@@ -89,9 +89,15 @@ class Channel:
         os.register_at_fork(after_in_child=self._detach)
 
     def _detach(self) -> None:
-        null = os.open(os.devnull, os.O_RDWR)
-        for stream in (self.requests, self.replies):
-            os.dup2(null, stream.fileno(), inheritable=False)
+        fds = [stream.fileno() for stream in (self.requests, self.replies)]
+        try:
+            null = os.open(os.devnull, os.O_RDWR)
+        except OSError:  # out of descriptors (a fork bomb at its limits): close them instead
+            for fd in fds:
+                os.close(fd)
+            return
+        for fd in fds:
+            os.dup2(null, fd, inheritable=False)
         os.close(null)
 
     def exit_if_child(self) -> None:
