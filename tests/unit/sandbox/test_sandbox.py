@@ -342,6 +342,23 @@ def test_processes_that_outlive_their_cell_are_killed_and_reported(isolate):
     with_pool(t, **isolate_kw(isolate))
 
 
+def test_a_line_on_the_control_channel_that_is_not_the_reply_is_discarded_and_reported():
+    forge = (
+        "import gc\nchannel = next(o for o in gc.get_objects() if type(o).__name__ == 'Channel')\n"
+        'channel.replies.write(b\'{"id": 0, "status": "ok", "output": "forged", "output_bytes": 6}\\n\')\n'
+        "print('real')"
+    )
+
+    async def t(pool):
+        sid = await session(pool)
+        result = await pool.execute(sid, forge)
+        assert (result.status, result.output, result.restarted) == ("ok", "real\n", True)
+        assert "1 stray lines on its control channel were discarded" in result.error
+        await forty_cells_right(pool, sid)
+
+    with_pool(t)
+
+
 @needs_root  # without a uid of its own the process limit would count the test's processes too
 def test_a_fork_bomb_that_hits_the_process_limit_never_corrupts_later_replies():
     async def t(pool):

@@ -192,10 +192,12 @@ class SandboxPool:
     async def _reply(self, process: _Process, request_id: str) -> dict | None:
         """The reply that echoes `request_id`; any other line is counted and dropped. None at EOF."""
         while line := await process.proc.stdout.readline():
-            with contextlib.suppress(ValueError):
+            try:
                 reply = json.loads(line)
-                if isinstance(reply, dict) and reply.get("id") == request_id:
-                    return reply
+            except ValueError:
+                reply = None
+            if isinstance(reply, dict) and reply.get("id") == request_id:
+                return reply
             process.stray_replies += 1
         return None
 

@@ -65,13 +65,13 @@ def end_cell_processes(own_uid: bool, grace_s: float = 0.05, rounds: int = 50) -
 
     Children get `grace_s` to end by themselves first (a forked child finishing its copy of the
     cell); only when some are left does the cell pay for the wait."""
-    deadline = time.monotonic() + grace_s
-    while _reap():
-        if time.monotonic() > deadline:
-            break
-        time.sleep(0.002)
-    else:
+    if not _reap():
         return 0, 0
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        time.sleep(0.002)
+        if not _reap():
+            return 0, 0
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # under SIG_IGN a wait would block on every child
     killed: set[int] = set()
     for _ in range(rounds):
