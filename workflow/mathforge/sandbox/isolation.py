@@ -2,9 +2,10 @@
 
 As root (clusters' containers, CI): a private network namespace (no network at all, loopback
 included), a private mount namespace with fresh tmpfs on /tmp, /var/tmp and /dev/shm, and a
-per-slot unprivileged uid, so the code can neither write outside its temp dir, read other
-processes' environments, nor signal the pipeline. Without root, only what an ordinary user can
-do: resource limits, and a socket-level block of the network inside the interpreter.
+per-session unprivileged uid (leased host-wide, see `uids`), so the code can neither write outside
+its temp dir, read other processes' environments, nor signal the pipeline. Without root, only what
+an ordinary user can do: resource limits, and a socket-level block of the network inside the
+interpreter.
 Resource limits apply either way: address space, CPU seconds, processes, open files, file size.
 """
 
@@ -25,7 +26,6 @@ MS_REMOUNT = 32
 MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
-BASE_UID = 61000  # session slot k runs as uid/gid BASE_UID + k
 
 
 @dataclass(frozen=True)
@@ -37,11 +37,11 @@ class Limits:
     file_size_mb: int = 16
 
 
-def _libc():
+def load_libc():
     return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
 
 
-def _check(result: int, what: str) -> None:
+def check_result(result: int, what: str) -> None:
     if result != 0:
         errno = ctypes.get_errno()
         raise OSError(errno, f"{what}: {os.strerror(errno)}")
@@ -49,14 +49,14 @@ def _check(result: int, what: str) -> None:
 
 def isolate_namespaces(tmp_size_mb: int) -> list[str]:
     """New network and mount namespaces with private tmpfs mounts; needs root. Returns what was done."""
-    libc = _libc()
-    _check(libc.unshare(CLONE_NEWNET | CLONE_NEWNS), "unshare")
-    _check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
+    libc = load_libc()
+    check_result(libc.unshare(CLONE_NEWNET | CLONE_NEWNS), "unshare")
+    check_result(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
     done = ["netns", "mountns"]
     for path in ("/tmp", "/var/tmp", "/dev/shm"):
         if os.path.isdir(path):
             opts = f"size={tmp_size_mb}m,mode=1777".encode()
-            _check(libc.mount(b"tmpfs", path.encode(), b"tmpfs", 0, opts), f"tmpfs on {path}")
+            check_result(libc.mount(b"tmpfs", path.encode(), b"tmpfs", 0, opts), f"tmpfs on {path}")
             done.append(f"tmpfs:{path}")
     return done
 
@@ -68,14 +68,14 @@ def expose_read_only(sources: list[str], under: str = "/tmp/.mathforge-python") 
     (/root is 0700); a bind mount reaches the same files by another path. Needs the private
     mount namespace. Returns {original: new path}.
     """
-    libc = _libc()
+    libc = load_libc()
     mapping = {}
     for k, src in enumerate(dict.fromkeys(sources)):
         target = os.path.join(under, str(k))
         os.makedirs(target, mode=0o755, exist_ok=True)
         os.chmod(under, 0o755)
-        _check(libc.mount(src.encode(), target.encode(), None, MS_BIND | MS_REC, None), f"bind {src}")
-        _check(
+        check_result(libc.mount(src.encode(), target.encode(), None, MS_BIND | MS_REC, None), f"bind {src}")
+        check_result(
             libc.mount(None, target.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY, None),
             f"read-only {src}",
         )

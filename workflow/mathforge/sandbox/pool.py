@@ -1,11 +1,15 @@
 """SandboxPool: stateful Python sessions for tool-integrated reasoning, one process per session.
 
 Processes are started ahead of demand (`prestart`), so opening a session costs nothing; a cell is
-one JSON line each way over pipes. A cell that exceeds its time limit is interrupted (SIGINT):
-the session keeps its variables. One that resists (ignores signals, loops in C, forks without
-end) is killed with everything its uid runs, and the session is restarted empty and reported as
-such (`restarted=True`) — never silently. A session that dies (os._exit, out of memory) is
-restarted the same way. Processes a cell leaves behind are killed when it times out.
+one JSON line each way over pipes. Each request carries a random id that its reply must echo:
+anything else read from a session is discarded and counted, so a reply can only ever be the
+reply to its own cell. A cell that exceeds its time limit is interrupted (SIGINT): the session
+keeps its variables. One that resists (ignores signals, loops in C, forks without end) is killed
+with everything its uid runs, and the session is restarted empty and reported as such
+(`restarted=True`) — never silently. A session that dies (os._exit, out of memory) is restarted
+the same way. Processes a cell leaves running are killed by the session before it replies
+(`orphans_killed`); if some cannot be, or a stray reply was seen, the session is restarted too.
+As root each session runs as a uid leased host-wide (`uids`), so pools never share one.
 """
 
 from __future__ import annotations
@@ -21,7 +25,14 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from mathforge.sandbox.isolation import BASE_UID, Limits
+from mathforge.sandbox.isolation import Limits
+from mathforge.sandbox.uids import (
+    DEFAULT_LEASE_DIR,
+    DEFAULT_UID_BASE,
+    DEFAULT_UID_COUNT,
+    UidLeases,
+    kill_uid,
+)
 
 TRUNCATION_MARKER = "\n[... output truncated: {shown} of {total} bytes shown ...]"
 
@@ -34,6 +45,7 @@ class CellResult:
     truncated: bool = False
     restarted: bool = False
     seconds: float = 0.0
+    orphans_killed: int = 0  # processes the cell left running, killed when it ended
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -43,25 +55,17 @@ class CellResult:
 class _Process:
     proc: asyncio.subprocess.Process
     slot: int
+    uid: int | None  # its own uid (as root), or None
     isolation: list[str] = field(default_factory=list)
+    stray_replies: int = 0  # lines read that were not the reply awaited
 
 
-def _uid_processes(uid: int) -> list[int]:
-    """Live (non-zombie) processes running as `uid`."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = dict(
-                    line.split(":", 1) for line in (entry / "status").read_text().splitlines() if ":" in line
-                )
-                if int(fields["Uid"].split()[0]) == uid and not fields["State"].strip().startswith(
-                    ("Z", "X")
-                ):
-                    pids.append(int(entry.name))
-            except (OSError, ValueError, KeyError):
-                continue
-    return pids
+def _note(error: str | None, note: str) -> str:
+    return f"{error.rstrip()}\n{note}" if error else note
+
+
+def _orphans_note(n: int) -> str:
+    return f"note: {n} process{'es' * (n != 1)} the cell left running {'were' if n != 1 else 'was'} killed"
 
 
 class SandboxPool:
@@ -73,14 +77,24 @@ class SandboxPool:
         max_output: int = 1000,
         interrupt_grace_s: float = 1.0,
         python: str = sys.executable,
+        isolate: bool | None = None,
+        uid_base: int = DEFAULT_UID_BASE,
+        uid_count: int = DEFAULT_UID_COUNT,
+        lease_dir: str = DEFAULT_LEASE_DIR,
     ):
+        """`isolate`: namespaces and a leased uid per session; needs root (None = when root).
+        The uids come from [uid_base, uid_base + uid_count), leased in `lease_dir`."""
         self.max_sessions = max_sessions
         self.prestart = prestart
         self.limits = limits or Limits()
         self.max_output = max_output
         self.interrupt_grace_s = interrupt_grace_s
         self.python = python
-        self.root = os.geteuid() == 0
+        self.isolate = os.geteuid() == 0 if isolate is None else isolate
+        if self.isolate and os.geteuid() != 0:
+            raise ValueError("isolate=True needs root (per-session uids and namespaces)")
+        self._uid_range = (uid_base, uid_count, lease_dir)
+        self._leases: UidLeases | None = None
         self._tmp = tempfile.TemporaryDirectory(prefix="mathforge-sandbox-")
         os.chmod(self._tmp.name, 0o755)  # session uids must reach their own workdir below it
         self._free_slots = list(range(max_sessions))
@@ -98,12 +112,21 @@ class SandboxPool:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
+    def _uid(self, slot: int) -> int | None:
+        if not self.isolate:
+            return None
+        if self._leases is None:  # all at once: an exhausted range fails the pool at its start
+            base, count, lease_dir = self._uid_range
+            self._leases = UidLeases.acquire(self.max_sessions, base, count, lease_dir)
+        return self._leases.uids[slot]
+
     async def _spawn(self, slot: int) -> _Process:
         workdir = Path(self._tmp.name) / f"slot-{slot}"
         env = {"PYTHONPATH": str(Path(__file__).resolve().parents[2]), "PATH": os.environ.get("PATH", "")}
+        uid = self._uid(slot)
         proc = await asyncio.create_subprocess_exec(
             self.python, "-u", "-m", "mathforge.sandbox.session",
-            "--slot", str(slot), "--workdir", str(workdir),
+            *(["--uid", str(uid)] if uid is not None else []), "--workdir", str(workdir),
             "--limits", json.dumps(asdict(self.limits)), "--max-output", str(self.max_output),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
             env=env, start_new_session=True, limit=1 << 24,
@@ -114,7 +137,7 @@ class SandboxPool:
         except ValueError as exc:
             proc.kill()
             raise RuntimeError(f"sandbox session failed to start: {line[:500]!r}") from exc
-        return _Process(proc, slot, hello.get("isolation", []))
+        return _Process(proc, slot, uid, hello.get("isolation", []))
 
     async def _fill(self) -> None:
         while len(self._idle) < self.prestart and self._free_slots:
@@ -150,21 +173,33 @@ class SandboxPool:
     async def execute(self, session_id: str, code: str, timeout_s: float = 10.0) -> CellResult:
         async with self._locks[session_id]:
             process = self._sessions[session_id]
-            proc = process.proc
+            request_id = os.urandom(8).hex()
             try:
-                proc.stdin.write(json.dumps({"id": 0, "code": code}).encode() + b"\n")
-                await proc.stdin.drain()
-                line = await asyncio.wait_for(proc.stdout.readline(), timeout_s)
+                process.proc.stdin.write(json.dumps({"id": request_id, "code": code}).encode() + b"\n")
+                await process.proc.stdin.drain()
+                reply = await asyncio.wait_for(self._reply(process, request_id), timeout_s)
             except TimeoutError:
-                return await self._interrupt(session_id, process, timeout_s)
+                return await self._interrupt(session_id, process, request_id, timeout_s)
             except (BrokenPipeError, ConnectionResetError):
-                line = b""
-            if not line:  # the process died under the cell (os._exit, out of memory, killed)
+                reply = None
+            if reply is None:  # the process died under the cell (os._exit, out of memory, killed)
                 await self._restart(session_id, process)
                 return CellResult(
                     "crashed", "", "the sandbox process died; the session was restarted", restarted=True
                 )
-            return self._result(json.loads(line))
+            return await self._finish(session_id, process, self._result(reply), reply)
+
+    async def _reply(self, process: _Process, request_id: str) -> dict | None:
+        """The reply that echoes `request_id`; any other line is counted and dropped. None at EOF."""
+        while line := await process.proc.stdout.readline():
+            try:
+                reply = json.loads(line)
+            except ValueError:
+                reply = None
+            if isinstance(reply, dict) and reply.get("id") == request_id:
+                return reply
+            process.stray_replies += 1
+        return None
 
     def _result(self, reply: dict, status: str | None = None) -> CellResult:
         output, total = reply["output"], reply["output_bytes"]
@@ -172,50 +207,52 @@ class SandboxPool:
         if truncated:
             output += TRUNCATION_MARKER.format(shown=len(output.encode()), total=total)
         return CellResult(
-            status or reply["status"], output, reply.get("error"), truncated, False, reply.get("seconds", 0.0)
-        )
+            status or reply["status"], output, reply.get("error"), truncated, False,
+            reply.get("seconds", 0.0), reply.get("orphans_killed", 0),
+        )  # fmt: skip
 
-    async def _interrupt(self, session_id: str, process: _Process, timeout_s: float) -> CellResult:
+    async def _finish(
+        self, session_id: str, process: _Process, result: CellResult, reply: dict
+    ) -> CellResult:
+        """`result`, after restarting a session that may not be clean any more, saying why."""
+        if result.orphans_killed:  # the model reads why a process it started is gone
+            result.error = _note(result.error, _orphans_note(result.orphans_killed))
+        problems = []
+        if reply.get("orphans_left"):
+            problems.append(f"{reply['orphans_left']} processes the cell started could not be killed")
+        if process.stray_replies:
+            problems.append(f"{process.stray_replies} stray lines on its control channel were discarded")
+        if problems:
+            await self._restart(session_id, process)
+            restarted = "the session was restarted (its variables are gone)"
+            result.error = _note(result.error, f"{'; '.join(problems)}: {restarted}")
+            result.restarted = True
+        return result
+
+    async def _interrupt(
+        self, session_id: str, process: _Process, request_id: str, timeout_s: float
+    ) -> CellResult:
         with contextlib.suppress(ProcessLookupError):
             os.kill(process.proc.pid, signal.SIGINT)
         try:
-            line = await asyncio.wait_for(process.proc.stdout.readline(), self.interrupt_grace_s)
+            reply = await asyncio.wait_for(self._reply(process, request_id), self.interrupt_grace_s)
         except TimeoutError:
-            line = b""
-        if line:
-            self._kill_strays(process)
-            result = self._result(json.loads(line), status="timeout")
+            reply = None
+        if reply is not None:
+            result = self._result(reply, status="timeout")
             result.error = f"TimeoutError: the cell ran longer than {timeout_s:g} s and was interrupted"
-            return result
+            return await self._finish(session_id, process, result, reply)
         await self._restart(session_id, process)
         return CellResult(
             "timeout", "", f"TimeoutError: the cell ran longer than {timeout_s:g} s and did not stop; "
             "the session was killed and restarted (its variables are gone)", restarted=True,
         )  # fmt: skip
 
-    def _kill_strays(self, process: _Process) -> None:
-        """Processes a cell started (and left running) are killed; the session itself stays."""
-        if self.root:
-            for _ in range(5):  # forking children can race one sweep: repeat until none is left
-                strays = [p for p in _uid_processes(BASE_UID + process.slot) if p != process.proc.pid]
-                if not strays:
-                    break
-                for pid in strays:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal.SIGKILL)
-
     async def _kill(self, process: _Process) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.proc.pid, signal.SIGKILL)
-        if self.root:
-            for _ in range(3):  # a fork bomb may race the sweep: repeat until its uid runs nothing
-                pids = _uid_processes(BASE_UID + process.slot)
-                if not pids:
-                    break
-                for pid in pids:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal.SIGKILL)
-                await asyncio.sleep(0.01)
+        if process.uid is not None:  # what left the process group (setsid) still runs as its uid
+            kill_uid(process.uid)
         with contextlib.suppress(ProcessLookupError):
             process.proc.kill()
         await process.proc.wait()
@@ -241,4 +278,7 @@ class SandboxPool:
         for process in self._idle:
             await self._kill(process)
         self._idle.clear()
+        if self._leases is not None:
+            self._leases.release()
+            self._leases = None
         self._tmp.cleanup()

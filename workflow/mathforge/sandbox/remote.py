@@ -82,6 +82,9 @@ async def open_sandbox(cfg: dict) -> AsyncIterator[SandboxPool | HTTPSandbox]:
         prestart=cfg["prestart"],
         limits=limits_from_config(cfg),
         max_output=cfg["max_output_bytes"],
+        uid_base=cfg["uid_base"],
+        uid_count=cfg["uid_count"],
+        lease_dir=cfg["uid_lease_dir"],
     )
     async with pool:
         yield pool

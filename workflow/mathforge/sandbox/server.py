@@ -15,6 +15,7 @@ from aiohttp import web
 
 from mathforge.sandbox.isolation import Limits
 from mathforge.sandbox.pool import SandboxPool
+from mathforge.sandbox.uids import DEFAULT_LEASE_DIR, DEFAULT_UID_BASE, DEFAULT_UID_COUNT
 
 
 def make_app(pool: SandboxPool, max_timeout_s: float = 60.0) -> web.Application:
@@ -78,8 +79,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--prestart", type=int, default=8)
     parser.add_argument("--memory-mb", type=int, default=1024)
     parser.add_argument("--max-output", type=int, default=1000)
+    parser.add_argument("--uid-base", type=int, default=DEFAULT_UID_BASE, help="as root: first session uid")
+    parser.add_argument("--uid-count", type=int, default=DEFAULT_UID_COUNT, help="size of the uid range")
+    parser.add_argument("--uid-lease-dir", default=DEFAULT_LEASE_DIR, help="host-wide uid leases")
     args = parser.parse_args(argv)
-    pool = SandboxPool(args.max_sessions, args.prestart, Limits(memory_mb=args.memory_mb), args.max_output)
+    pool = SandboxPool(
+        args.max_sessions, args.prestart, Limits(memory_mb=args.memory_mb), args.max_output,
+        uid_base=args.uid_base, uid_count=args.uid_count, lease_dir=args.uid_lease_dir,
+    )  # fmt: skip
     web.run_app(make_app(pool), host=args.host, port=args.port, print=None)
 
 

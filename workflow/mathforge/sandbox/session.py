@@ -1,11 +1,14 @@
 """The session process: confines itself, then runs cells in one persistent namespace.
 
-Started by `SandboxPool` as `python -m mathforge.sandbox.session --slot K ...`. Protocol: one
-JSON object per line on the original stdin/stdout, which are moved to private descriptors;
+Started by `SandboxPool` as `python -m mathforge.sandbox.session [--uid U] ...`. Protocol: one
+JSON object per line on the original stdin/stdout, which are moved to private descriptors that
+only this process uses (`Channel`); each reply echoes its request's id (a nonce the pool checks);
 fd 0 becomes /dev/null and fds 1/2 a capture file, so prints and subprocess output alike are
 captured (bounded by RLIMIT_FSIZE and read back up to max_output bytes).
 A cell's last expression is echoed like a notebook. SIGINT interrupts a running cell
-(KeyboardInterrupt) and leaves the namespace intact; between cells it is ignored.
+(KeyboardInterrupt) and leaves the namespace intact; between cells it is ignored. After each
+cell, processes it left running are killed before its reply is sent (`reaper`) and counted in
+the reply (`orphans_killed`; `orphans_left` if some could not be, and the pool restarts the session).
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ import signal
 import sys
 import time
 import traceback
+import types
 
 from mathforge.sandbox.isolation import (
-    BASE_UID,
     Limits,
     apply_limits,
     block_sockets,
@@ -31,6 +34,7 @@ from mathforge.sandbox.isolation import (
     isolate_namespaces,
     remap_path,
 )
+from mathforge.sandbox.reaper import become_subreaper, end_cell_processes
 
 _executing = False
 
@@ -67,55 +71,91 @@ def _run_cell(code: str, namespace: dict) -> tuple[str, str | None]:
         _executing = False
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--slot", type=int, required=True)
-    parser.add_argument("--workdir", required=True, help="used when not root (as root: a private tmpfs)")
-    parser.add_argument("--limits", default="{}")
-    parser.add_argument("--max-output", type=int, default=1000)
-    args = parser.parse_args(argv)
-    limits = Limits(**json.loads(args.limits))
+class Channel:
+    """The control pipes (requests in, replies out), usable only by the session's main process.
 
-    proto_in = os.fdopen(os.dup(0), "rb", buffering=0)
-    proto_out = os.fdopen(os.dup(1), "wb", buffering=0)
-    for fd in (proto_in.fileno(), proto_out.fileno()):
-        os.set_inheritable(fd, False)
+    They are moved off fds 0/1 and, in every child forked from Python (`os.fork`, multiprocessing),
+    pointed at /dev/null before the child runs a line; a reply is written only by the process that
+    made the channel. A child that falls through its cell therefore can neither take the next
+    request nor answer one, and it ends where its copy of the cell ends (`exit_if_child`).
+    """
+
+    def __init__(self) -> None:
+        self.owner = os.getpid()
+        self.requests = os.fdopen(os.dup(0), "rb")  # buffered: a line in one read, not a read per byte
+        self.replies = os.fdopen(os.dup(1), "wb", buffering=0)
+        for stream in (self.requests, self.replies):
+            os.set_inheritable(stream.fileno(), False)
+        os.register_at_fork(after_in_child=self._detach)
+
+    def _detach(self) -> None:
+        fds = [stream.fileno() for stream in (self.requests, self.replies)]
+        try:
+            null = os.open(os.devnull, os.O_RDWR)
+        except OSError:  # out of descriptors (a fork bomb at its limits): close them instead
+            for fd in fds:
+                os.close(fd)
+            return
+        for fd in fds:
+            os.dup2(null, fd, inheritable=False)
+        os.close(null)
+
+    def exit_if_child(self) -> None:
+        if os.getpid() != self.owner:
+            _flush_std_streams()
+            os._exit(0)
+
+    def send(self, message: dict) -> None:
+        self.exit_if_child()
+        self.replies.write(json.dumps(message).encode() + b"\n")
+
+
+def _flush_std_streams() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # e.g. a write over the file size limit
+            stream.flush()
+
+
+def _expose_python() -> None:
+    """Keep the interpreter's own files importable after dropping root (lazy imports of numpy,
+    sympy, codecs...): the installation is reached through read-only bind mounts."""
+    prefixes = (sys.prefix, sys.base_prefix)
+    roots = [*prefixes, *(p for p in sys.path if p and not p.startswith(prefixes))]
+    mapping = expose_read_only([r for r in roots if os.path.isdir(r)])
+    sys.path[:] = [remap_path(p, mapping) for p in sys.path]
+    for module in list(sys.modules.values()):  # submodules of loaded packages load via __path__
+        path = getattr(module, "__path__", None)
+        if isinstance(path, list):
+            path[:] = [remap_path(p, mapping) for p in path]
+    sys.path_importer_cache.clear()
+    importlib.invalidate_caches()
+
+
+def _confine(uid: int | None, workdir: str, limits: Limits) -> list[str]:
+    """Namespaces and `uid` (root only; None = neither), limits, and fds 0/1/2 -> /dev/null and
+    the capture file. Returns what was done; the session runs in `workdir` afterwards."""
     isolation = []
-    workdir = args.workdir
     namespaces = False
-    if os.geteuid() == 0:
+    if uid is not None:
         try:
             isolation = isolate_namespaces(tmp_size_mb=max(64, limits.file_size_mb * 4))
             namespaces = True
         except OSError as exc:  # e.g. a container that forbids unshare: say so, keep the rest
             isolation = [f"namespaces-unavailable:{exc.strerror}"]
     if namespaces:
-        # Keep the interpreter's own files importable after dropping root (lazy imports of numpy,
-        # sympy, codecs...): the installation is reached through read-only bind mounts.
-        prefixes = (sys.prefix, sys.base_prefix)
-        roots = [*prefixes, *(p for p in sys.path if p and not p.startswith(prefixes))]
-        mapping = expose_read_only([r for r in roots if os.path.isdir(r)])
-        sys.path[:] = [remap_path(p, mapping) for p in sys.path]
-        for module in list(sys.modules.values()):  # submodules of loaded packages load via __path__
-            path = getattr(module, "__path__", None)
-            if isinstance(path, list):
-                path[:] = [remap_path(p, mapping) for p in path]
-        sys.path_importer_cache.clear()
-        importlib.invalidate_caches()
+        _expose_python()
         isolation.append("python:read-only")
         workdir = "/tmp/session"
-    uid = BASE_UID + args.slot
-    if os.geteuid() == 0:
-        os.makedirs(workdir, exist_ok=True)
-        os.chown(workdir, uid, uid)
     os.makedirs(workdir, exist_ok=True)
+    if uid is not None:
+        os.chown(workdir, uid, uid)
     os.chdir(workdir)
     capture = os.open(os.path.join(workdir, ".cell-output"), os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.dup2(capture, 1)
     os.dup2(capture, 2)
-    if os.geteuid() == 0:
+    if uid is not None:
         os.chown(os.path.join(workdir, ".cell-output"), uid, uid)
         drop_privileges(uid)
         isolation.append(f"uid:{uid}")
@@ -128,27 +168,51 @@ def main(argv: list[str] | None = None) -> int:
     if "netns" not in isolation:
         block_sockets()
         isolation.append("socket-block")
-    signal.signal(signal.SIGINT, _on_sigint)
-    namespace: dict = {"__name__": "__main__"}
+    return isolation
 
-    def send(message: dict) -> None:
-        proto_out.write(json.dumps(message).encode() + b"\n")
 
-    send({"ready": True, "pid": os.getpid(), "isolation": isolation})
-    for line in proto_in:
+def _main_module() -> dict:
+    """The cells' namespace: a fresh `__main__` module, so functions and classes a cell defines
+    pickle by reference (multiprocessing with the fork start method, like a notebook)."""
+    module = types.ModuleType("__main__")
+    sys.modules["__main__"] = module
+    return module.__dict__
+
+
+def serve(channel: Channel, namespace: dict, max_output: int, own_uid: bool) -> None:
+    for line in channel.requests:
         request = json.loads(line)
         os.ftruncate(1, 0)
         os.lseek(1, 0, os.SEEK_SET)
         started = time.perf_counter()
         status, error = _run_cell(request["code"], namespace)
         elapsed = time.perf_counter() - started
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(OSError, ValueError):  # e.g. a write over the file size limit
-                stream.flush()
+        channel.exit_if_child()  # a forked child that fell through the cell ends with it
+        killed, left = end_cell_processes(own_uid)  # before the output is read: none can add to it
+        _flush_std_streams()
         size = os.fstat(1).st_size
-        output = os.pread(1, min(size, args.max_output), 0).decode("utf-8", "replace")
-        send({"id": request["id"], "status": status, "output": output, "output_bytes": size, "error": error,
-              "seconds": round(elapsed, 6)})  # fmt: skip
+        output = os.pread(1, min(size, max_output), 0).decode("utf-8", "replace")
+        channel.send({"id": request["id"], "status": status, "output": output, "output_bytes": size,
+                      "error": error, "seconds": round(elapsed, 6), "orphans_killed": killed,
+                      "orphans_left": left})  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--uid", type=int, help="run as this uid in private namespaces (needs root)")
+    parser.add_argument("--workdir", required=True, help="used without --uid (with it: a private tmpfs)")
+    parser.add_argument("--limits", default="{}")
+    parser.add_argument("--max-output", type=int, default=1000)
+    args = parser.parse_args(argv)
+    if args.uid is not None and os.geteuid() != 0:
+        parser.error("--uid needs root")
+    become_subreaper()
+    channel = Channel()
+    isolation = _confine(args.uid, args.workdir, Limits(**json.loads(args.limits)))
+    signal.signal(signal.SIGINT, _on_sigint)
+    namespace = _main_module()
+    channel.send({"ready": True, "pid": os.getpid(), "isolation": isolation})
+    serve(channel, namespace, args.max_output, own_uid=args.uid is not None)
     return 0
 
 

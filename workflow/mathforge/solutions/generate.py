@@ -209,6 +209,9 @@ def summarize(stats: StepStats, rows: list[dict], counts: Counter) -> None:
             "finish_reasons": dict(Counter(str(r["finish_reason"]) for r in rows)),
             "code_cells": dict(cells),
             "sessions_restarted": sum(any(c["restarted"] for c in r["code_cells"]) for r in rows),
+            "code_cells_with_orphans_killed": sum(
+                bool(c.get("orphans_killed")) for r in rows for c in r["code_cells"]
+            ),
             "errors": sum(r["error"] is not None for r in rows),
             "requests": dict(counts),
         }

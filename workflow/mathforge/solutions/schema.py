@@ -16,6 +16,7 @@ CODE_CELL = pa.struct(
         ("truncated", pa.bool_()),
         ("restarted", pa.bool_()),  # the session was killed and started empty (state lost)
         ("seconds", pa.float64()),
+        ("orphans_killed", pa.int32()),  # processes the cell left running, killed when it ended
     ]
 )
 
