@@ -201,7 +201,7 @@ def write_stub_workflow(workdir: Path, base_url: str) -> Path:
         "dataset": "t",
         "sources": [
             {"name": "forum", "format": "aops_jsonl", "path": "data/forum.jsonl", "site": "f", "shards": 2},
-            {"name": "se", "format": "stackexchange_xml", "path": "data/Posts.xml", "site": "se"},
+            {"name": "se", "format": "stackexchange_xml", "path": "data/Posts.xml", "site": "se.example.org"},
             {"name": "byo", "format": "problem_table", "path": "data/table.jsonl", "site": "mine"},
         ],
         "inference": {

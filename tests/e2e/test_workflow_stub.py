@@ -82,6 +82,26 @@ def test_full_run_then_nothing_to_do(workdir):
     assert "| 1 | 100.0% | 100.0% |" in (wd / "results" / "t" / "eval" / "summary.md").read_text()
     assert (wd / "results" / "t" / "eval" / "pass_at_k.svg").exists()
 
+    # licences and attribution reach the SFT rows (no licence configured: "unknown", never 'None')
+    assert {p["source"]: p["license"] for p in problems if p["source"] != "se"} == {
+        "forum": "unknown", "byo": "unknown"
+    }  # fmt: skip
+    se = {p["problem_id"]: p for p in problems if p["source"] == "se"}
+    assert all(p["source_url"] == f"https://se.example.org/q/{p['thread_id']}" for p in se.values())
+    assert [
+        (a["role"], a["post_id"]) for a in next(p for p in se.values() if p["thread_id"] == "101")["authors"]
+    ] == [("question", "101"), ("answer", "103"), ("answer", "102")]  # accepted answer first
+    sft = pq.read_table(wd / "results" / "t" / "sft" / "data").to_pylist()
+    assert any(r["source"] == "se" for r in sft)  # the deduplicated "Compute $1+1$." (plain solution)
+    by_id = {p["problem_id"]: p for p in problems}
+    for row in sft:
+        problem = by_id[row["problem_id"]]
+        assert row["license"] == problem["license"] and row["license"] not in (None, "None")
+        assert (row["source_url"], row["authors"]) == (problem["source_url"], problem["authors"])
+    proof_sft = pq.read_table(wd / "results" / "t" / "sft" / "proofs" / "data").to_pylist()
+    assert proof_sft and all(r["license"] == "unknown" and "source_url" in r for r in proof_sft)
+    assert "## Licences and attribution" in (wd / "results" / "t" / "sft" / "card.md").read_text()
+
     funnel = (wd / "results" / "t" / "report" / "funnel.md").read_text()
     assert "| extract_problems |" in funnel and "| prove |" in funnel and "| write_sft_shards |" in funnel
     # thread l1's extraction copied the reply's "= 385"; thread s1's post states its answer

@@ -45,3 +45,22 @@ def test_written_table_and_plot(tmp_path):
     assert (tmp_path / "f.md").read_text().startswith("# Funnel")
     assert "<svg" in (tmp_path / "f.svg").read_text() and "<svg" in (tmp_path / "s.svg").read_text()
     assert (tmp_path / "s.md").read_text().startswith("# Solutions, answers and decontamination")
+
+
+def test_truncation_is_a_note_not_a_drop():
+    cut = {
+        "forum_post": {"rows": 2, "chars_cut": 4984000},
+        "forum_discussions": {"rows": 1, "chars_cut": 10, "posts_cut": 3},
+    }
+    problems = {"funnel": {"ingest": {"n_in": 5, "n_out": 5, "dropped": {}, "truncated": cut}}}
+    sft = {"variants": {}, "stats": {"step": "write_sft_shards", "n_in": 4, "n_out": 4, "dropped": {},
+                                     "truncated": {"generation": {"rows": 1, "chars_cut": 7}}}}  # fmt: skip
+    stages = funnel([problems, problems, sft])
+    assert stages["ingest"]["dropped"] == {} and stages["ingest"]["n_out"] == 10
+    assert stages["ingest"]["truncated"]["forum_post"] == {"rows": 4, "chars_cut": 9968000}
+    md = funnel_markdown(stages)
+    assert "| ingest | 10 | 10 | 100% | - |" in md  # nothing dropped
+    assert "## Text cut (rows kept, not dropped)" in md
+    assert "| ingest | forum_post | 4 | 9968000 | - |" in md
+    assert "| ingest | forum_discussions | 2 | 20 | 6 |" in md
+    assert "| write_sft_shards | generation | 1 | 7 | - |" in md

@@ -15,15 +15,19 @@ from mathforge.run_statistics import (
     summary_body,
     summary_kind,
 )
+from mathforge.truncation import add_counts
 
 PROBLEM_STEPS = ("ingest", "extract_problems", "classify_problems", "extract_answers")
 
 
-def _add(stages: dict[str, dict], name: str, n_in: int, n_out: int, dropped: dict) -> None:
-    stage = stages.setdefault(name, {"n_in": 0, "n_out": 0, "dropped": Counter()})
+def _add(
+    stages: dict[str, dict], name: str, n_in: int, n_out: int, dropped: dict, truncated: dict | None = None
+) -> None:
+    stage = stages.setdefault(name, {"n_in": 0, "n_out": 0, "dropped": Counter(), "truncated": {}})
     stage["n_in"] += n_in
     stage["n_out"] += n_out
     stage["dropped"].update({k: v for k, v in dropped.items() if isinstance(v, int)})
+    add_counts(stage["truncated"], truncated or {})  # cuts keep their rows: not drops
 
 
 def funnel(summaries: list[dict]) -> dict[str, dict]:
@@ -35,12 +39,13 @@ def funnel(summaries: list[dict]) -> dict[str, dict]:
             for step in PROBLEM_STEPS:
                 if step in summary["funnel"]:
                     s = summary["funnel"][step]
-                    _add(stages, step, s["n_in"], s["n_out"], s.get("dropped", {}))
+                    _add(stages, step, s["n_in"], s["n_out"], s.get("dropped", {}), s.get("truncated"))
         elif kind == "decontaminate":
             dropped = summary["removed"] if isinstance(summary.get("removed"), dict) else {}
             _add(stages, f"decontaminate ({summary['target']})", summary["n_in"], summary["n_out"], dropped)
         elif kind and "n_in" in summary:
-            _add(stages, kind, summary["n_in"], summary["n_out"], summary.get("dropped", {}))
+            _add(stages, kind, summary["n_in"], summary["n_out"], summary.get("dropped", {}),
+                 summary.get("truncated"))  # fmt: skip
     return stages
 
 
@@ -51,7 +56,22 @@ def funnel_markdown(stages: dict[str, dict]) -> str:
         kept = f"{100 * s['n_out'] / s['n_in']:.0f}%" if s["n_in"] else "-"
         drops = ", ".join(f"{k}: {v}" for k, v in sorted(s["dropped"].items())) or "-"
         lines.append(f"| {name} | {s['n_in']} | {s['n_out']} | {kept} | {drops} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + cuts_markdown(stages)) + "\n"
+
+
+def cuts_markdown(stages: dict[str, dict]) -> list[str]:
+    """The text cuts per stage and field (rows keep their place in the funnel above), or nothing."""
+    cut = [(name, field, c) for name, s in stages.items()
+           for field, c in sorted(s.get("truncated", {}).items()) if c.get("rows")]  # fmt: skip
+    if not cut:
+        return []
+    return [
+        "", "## Text cut (rows kept, not dropped)", "",
+        "Rows whose text was cut to a configured limit; each row lists its cuts in `truncated`.", "",
+        "| stage | field | rows | chars cut | posts cut |", "|---|---|---:|---:|---:|",
+        *[f"| {name} | {field} | {c['rows']} | {c['chars_cut']} | {c.get('posts_cut', '-')} |"
+          for name, field, c in cut],
+    ]  # fmt: skip
 
 
 def funnel_plot(stages: dict[str, dict], path: str) -> None:

@@ -61,7 +61,12 @@ def test_drops_are_counted_by_reason(tmp_path: Path) -> None:
         "n_in": 6,
         "n_out": 2,
         "dropped": {"duplicate_thread_id": 1, "empty_post": 2, "over_max_threads": 1},
-        "truncated_discussions": 0,
+        "truncated": {
+            "forum_post": {"rows": 0, "chars_cut": 0},
+            "forum_discussions": {"rows": 0, "chars_cut": 0, "posts_cut": 0},
+        },
+        "quotes_removed": {"rows": 1, "chars": len("[quote]only a quote[/quote]")},
+        "attribution": {"rows_without_source_url": 2, "rows_without_author": 2},
     }
     assert sorted(p.name for p in out_dir.iterdir()) == ["raw.parquet", "stats.json"]
 
@@ -81,10 +86,12 @@ def test_rows_carry_uid_and_provenance(tmp_path: Path) -> None:
         "forum_post": "Prove it.",
         "forum_discussions": "Post 1:\nok",
         "n_discussion_posts": 1,
-        "discussions_truncated": False,
         "license": "lic",
+        "source_url": None,
+        "authors": [],
         "source_file": str(path),
         "source_record": "line 1",
+        "truncated": [],
     }
 
 
@@ -97,8 +104,9 @@ def test_quotes_removed_and_discussion_truncated_at_post_boundary(tmp_path: Path
     stats, (row,), stats_json, _dir = run(aops_source(path), tmp_path, limits)
     assert row["forum_post"] == "Q text"
     assert row["forum_discussions"] == "Post 1:\nMy solution."
-    assert row["discussions_truncated"] is True
-    assert stats.extra["truncated_discussions"] == 1 == stats_json["truncated_discussions"]
+    assert [t["field"] for t in row["truncated"]] == ["forum_discussions"]
+    assert stats.extra["truncated"]["forum_discussions"]["rows"] == 1
+    assert stats_json["truncated"]["forum_discussions"]["rows"] == 1
 
 
 def test_quote_removal_can_be_disabled(tmp_path: Path) -> None:
@@ -118,7 +126,7 @@ def test_zero_limits_mean_no_limit() -> None:
     cleaned = clean_thread(thread, {"remove_quotes": True, "max_post_chars": 0, "max_discussion_chars": 0})
     assert cleaned.forum_post == "p" * 50
     assert cleaned.forum_discussions == "Post 1:\n" + "d" * 50
-    assert cleaned.discussions_truncated is False
+    assert cleaned.truncated == []
 
 
 def test_unknown_format_is_a_config_error(tmp_path: Path) -> None:
@@ -231,7 +239,7 @@ def test_real_stackexchange_samples(tmp_path: Path, site: str, n_answers: int) -
     _stats, rows, stats_json, _dir = run(source, tmp_path)
     assert stats_json["n_in"] == stats_json["n_out"] == 100
     assert sum(r["n_discussion_posts"] for r in rows) == n_answers
-    assert stats_json["truncated_discussions"] == 0
+    assert stats_json["truncated"]["forum_discussions"]["rows"] == 0
     assert {r["license"] for r in rows} == {"CC BY-SA 2.5", "CC BY-SA 3.0", "CC BY-SA 4.0"}
     assert all(r["thread_uid"] == f"{source['name']}:{r['thread_id']}" for r in rows)
 
@@ -244,6 +252,6 @@ def test_real_sample_truncation_and_max_threads(tmp_path: Path) -> None:
     assert len(rows) == 40
     assert stats_json["dropped"] == {"over_max_threads": 60}
     assert all(len(r["forum_discussions"]) <= 500 for r in rows)
-    truncated = [r for r in rows if r["discussions_truncated"]]
-    assert truncated and stats_json["truncated_discussions"] == len(truncated)
+    truncated = [r for r in rows if r["truncated"]]
+    assert truncated and stats_json["truncated"]["forum_discussions"]["rows"] == len(truncated)
     assert all(r["forum_discussions"].startswith("Post 1:\n") for r in truncated)

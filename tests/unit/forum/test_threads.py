@@ -123,7 +123,7 @@ def test_thread_record_matches_schema_and_has_uid() -> None:
     )
     record = thread.to_record()
     assert record["thread_uid"] == "aops:42"
-    assert record["discussions_truncated"] is False
+    assert (record["truncated"], record["authors"], record["source_url"]) == ([], [], None)
     assert set(record) == set(THREAD_SCHEMA.names)
 
 

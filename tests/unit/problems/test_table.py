@@ -240,3 +240,30 @@ def test_unsupported_table_format(tmp_path: Path) -> None:
     path = tmp_path / "p.csv"
     path.write_text("problem\nwhat?\n", encoding="utf-8")
     assert_fails_cleanly(path, tmp_path, None, "expected a .parquet or .jsonl table")
+
+
+def test_without_a_configured_licence_rows_say_unknown_not_null(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "p.jsonl", [{"problem": "a"}, {"problem": "b", "license": None}])
+    out = tmp_path / "out"
+    source = {**SOURCE, "license": None, "path": str(path)}
+    import_problems(source, 0, 1, str(out / "p.parquet"), str(out / "d.parquet"), str(out / "s.json"))
+    assert [r["license"] for r in pq.read_table(out / "p.parquet").to_pylist()] == ["unknown", "unknown"]
+
+
+def test_licence_source_url_and_author_columns_are_kept(tmp_path: Path) -> None:
+    path = write_jsonl(
+        tmp_path / "p.jsonl",
+        [
+            {"id": "q1", "problem": "a", "license": "CC BY 4.0", "source_url": "https://ex.org/1", "author": "Ann"},
+            {"id": "q2", "problem": "b", "url": "https://ex.org/2", "author_id": 9},
+            {"id": "q3", "problem": "c"},
+        ],
+    )  # fmt: skip
+    _stats, rows, _dropped, _json = run(path, tmp_path)
+    by = {r["thread_id"]: r for r in rows}
+    assert (by["q1"]["license"], by["q1"]["source_url"]) == ("CC BY 4.0", "https://ex.org/1")
+    assert by["q1"]["authors"] == [
+        {"role": "problem", "post_id": "q1", "user_id": None, "name": "Ann", "license": "CC BY 4.0"}
+    ]
+    assert by["q2"]["source_url"] == "https://ex.org/2" and by["q2"]["authors"][0]["user_id"] == "9"
+    assert (by["q3"]["source_url"], by["q3"]["authors"], by["q3"]["license"]) == (None, [], "CC0-1.0")

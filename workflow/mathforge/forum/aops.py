@@ -1,20 +1,23 @@
-"""AoPS-style JSONL: one thread per line with `forum_post` and `forum_discussions`."""
+"""AoPS-style JSONL: one thread per line with `forum_post` and `forum_discussions`.
+
+Optional fields: an id (`thread_id`, `topic_id`, `id`; `post_id`), `title`, `license`, and the
+first post's author and URL under the field names listed in `mathforge.attribution`.
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from mathforge.attribution import license_of, record_author, record_url
 from mathforge.errors import InputError
-from mathforge.forum.threads import Thread, normalize_newlines
+from mathforge.forum.threads import Thread, count_posts, normalize_newlines
 from mathforge.io import iter_jsonl, require_columns, require_nonempty
 
 _ID_FIELDS = ("thread_id", "topic_id", "id")
-_POST_HEADER = re.compile(r"^Post \d+:", re.MULTILINE)
 
 
-def read_aops_jsonl(path: str | Path, source: str, site: str, license: str) -> Iterator[Thread]:
+def read_aops_jsonl(path: str | Path, source: str, site: str, license: str | None) -> Iterator[Thread]:
     """Threads in file order. A record without an id gets `L<line>` (stable for an append-only file)."""
     require_nonempty(path, "AoPS-style JSONL with 'forum_post' and 'forum_discussions'")
     n = 0
@@ -30,19 +33,24 @@ def read_aops_jsonl(path: str | Path, source: str, site: str, license: str) -> I
             (str(record[f]) for f in _ID_FIELDS if record.get(f) not in (None, "")), f"L{line_no}"
         )
         discussions = normalize_newlines(discussions)
+        post_id = str(record.get("post_id", thread_id))
+        row_license = license_of(record.get("license"), license)
+        author = record_author(record, "question", post_id, row_license, path, where)
         n += 1
         yield Thread(
             source=source,
             site=site,
             thread_id=thread_id,
-            post_id=str(record.get("post_id", thread_id)),
+            post_id=post_id,
             title=str(record.get("title") or ""),
             forum_post=normalize_newlines(record["forum_post"]),
             forum_discussions=discussions,
-            n_discussion_posts=len(_POST_HEADER.findall(discussions)),
-            license=str(record.get("license") or license),
+            n_discussion_posts=count_posts(discussions),
+            license=row_license,
             source_file=str(path),
             source_record=where,
+            source_url=record_url(record, path, where),
+            authors=[author] if author else [],
         )
     if n == 0:
         raise InputError(path, None, "no records; expected at least one JSON object per line")

@@ -2,6 +2,12 @@
 
 The dump is streamed with expat (a multi-GB file is never parsed into a tree); questions and
 answers are grouped by `ParentId` in memory, keeping only the fields a thread needs.
+
+Attribution (CC BY-SA): each thread keeps its URL `https://<host>/q/<id>` (the host is the
+configured `site` if it is a host name, else the dump's folder name such as
+`math.stackexchange.com`) and the author of the question and of every answer (`OwnerUserId`,
+`OwnerDisplayName`; either or both are missing for deleted or anonymous users) with each post's
+own licence.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.parsers import expat
 
+from mathforge.attribution import author_entry, site_host
 from mathforge.errors import InputError
 from mathforge.forum.html_text import html_to_text
 from mathforge.forum.threads import Thread, join_posts
@@ -29,7 +36,14 @@ class _Post:
     score: int = 0
     accepted_answer_id: int | None = None
     creation_date: str = ""
+    owner_user_id: int | None = None
+    owner_name: str | None = None
     answers: list[_Post] = field(default_factory=list)
+
+    def author(self, role: str, license: str | None) -> dict:
+        user_id = None if self.owner_user_id is None else str(self.owner_user_id)
+        post_license = license or stackexchange_license(self.creation_date)
+        return author_entry(role, str(self.post_id), user_id, self.owner_name or None, post_license)
 
 
 def stackexchange_license(creation_date: str) -> str:
@@ -80,6 +94,8 @@ def _parse_posts(path: Path) -> tuple[dict[int, _Post], dict[int, list[_Post]]]:
             score=_int(attrs.get("Score"), path, line, "Score") or 0,
             accepted_answer_id=_int(attrs.get("AcceptedAnswerId"), path, line, "AcceptedAnswerId"),
             creation_date=attrs.get("CreationDate", ""),
+            owner_user_id=_int(attrs.get("OwnerUserId"), path, line, "OwnerUserId"),
+            owner_name=attrs.get("OwnerDisplayName"),
         )
         if post_type == 1:
             questions[post_id] = post
@@ -108,6 +124,7 @@ def read_posts_xml(path: str | Path, source: str, site: str, license: str | None
     """Threads ordered by question Id; answers: accepted first, then by score, then by Id."""
     path = Path(path)
     require_nonempty(path, "a Stack Exchange Posts.xml dump")
+    host = site_host(site, path)
     questions, answers = _parse_posts(path)
     for qid in sorted(questions):
         q = questions[qid]
@@ -120,7 +137,7 @@ def read_posts_xml(path: str | Path, source: str, site: str, license: str | None
         post = f"{title}\n\n{body}" if title else body
         yield Thread(
             source=source,
-            site=site,
+            site=site or host or "",
             thread_id=str(qid),
             post_id=str(qid),
             title=title,
@@ -130,4 +147,6 @@ def read_posts_xml(path: str | Path, source: str, site: str, license: str | None
             license=license or stackexchange_license(q.creation_date),
             source_file=str(path),
             source_record=f"line {q.line} (row Id={qid})",
+            source_url=f"https://{host}/q/{qid}" if host else None,
+            authors=[q.author("question", license), *(a.author("answer", license) for a in replies)],
         )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import pyarrow as pa
 
+from mathforge.attribution import ATTRIBUTION_FIELDS
 from mathforge.ids import thread_uid
+from mathforge.truncation import TRUNCATED_FIELD
 
 THREAD_SCHEMA = pa.schema(
     [
@@ -19,11 +21,12 @@ THREAD_SCHEMA = pa.schema(
         ("title", pa.string()),
         ("forum_post", pa.string()),
         ("forum_discussions", pa.string()),
-        ("n_discussion_posts", pa.int32()),
-        ("discussions_truncated", pa.bool_()),
+        ("n_discussion_posts", pa.int32()),  # posts kept in forum_discussions
         ("license", pa.string()),
+        *ATTRIBUTION_FIELDS,
         ("source_file", pa.string()),
         ("source_record", pa.string()),
+        TRUNCATED_FIELD,
     ]
 )
 
@@ -41,7 +44,9 @@ class Thread:
     license: str
     source_file: str
     source_record: str
-    discussions_truncated: bool = False
+    source_url: str | None = None
+    authors: list[dict] = field(default_factory=list)  # attribution.AUTHOR entries, thread order
+    truncated: list[dict] = field(default_factory=list)  # truncation.TRUNCATION entries
 
     def to_record(self) -> dict:
         record = asdict(self)
@@ -70,6 +75,9 @@ def remove_quotes(text: str) -> str:
     return _QUOTE_TAG.sub("", text)
 
 
+POST_HEADER = re.compile(r"^Post \d+:", re.MULTILINE)
+
+
 def normalize_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
@@ -77,6 +85,11 @@ def normalize_newlines(text: str) -> str:
 def join_posts(posts: list[str]) -> str:
     """The reference format for discussions: 'Post i:' headers, one blank line apart."""
     return "\n\n".join(f"Post {i}:\n{post.strip()}" for i, post in enumerate(posts, start=1))
+
+
+def count_posts(text: str) -> int:
+    """The number of 'Post i:' headers at the start of a line (the discussion format)."""
+    return len(POST_HEADER.findall(text))
 
 
 def truncate_discussion(text: str, max_chars: int) -> tuple[str, bool]:

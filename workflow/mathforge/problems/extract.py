@@ -16,7 +16,7 @@ from mathforge.ids import problem_id, shard_of
 from mathforge.inference.client import SamplingParams
 from mathforge.inference.generation import Generator, make_request
 from mathforge.io import read_records
-from mathforge.problems.schema import DROPPED_SCHEMA, EXTRACTED_SCHEMA, llm_meta
+from mathforge.problems.schema import DROPPED_SCHEMA, EXTRACTED_SCHEMA, PROVENANCE_NAMES, llm_meta
 from mathforge.prompts import load_prompt
 
 log = logging.getLogger(__name__)
@@ -134,9 +134,8 @@ def _collect(item: _Extraction, meta: dict, stats: StepStats, rows: list[dict], 
                 "problem_id": pid,
                 "problem": problem,
                 "problem_index": index,
-                **{k: thread[k] for k in ("thread_uid", "source", "site", "thread_id", "post_id",
-                                          "license", "source_file", "source_record",
-                                          "forum_post", "forum_discussions")},
+                **{k: thread[k] for k in ("thread_uid", *PROVENANCE_NAMES, "forum_post",
+                                          "forum_discussions", "truncated")},
                 "expected_answer": None,
                 "extraction": meta,
             }

@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from mathforge.io import read_records, write_json, write_parquet
 from mathforge.problems.schema import ANSWERS_SCHEMA, CLASSIFIED_SCHEMA, DROPPED_SCHEMA
+from mathforge.truncation import add_counts
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,11 @@ def funnel(stats_paths: list[str]) -> dict:
         for key in ("routed_to_proofs",):
             if key in stats:
                 agg[key] = agg.get(key, 0) + stats[key]
-        if "answer_status" in stats:
-            agg.setdefault("answer_status", Counter()).update(stats["answer_status"])
+        for key in ("answer_status", "quotes_removed", "attribution"):
+            if key in stats:
+                agg.setdefault(key, Counter()).update(stats[key])
+        if "truncated" in stats:  # cuts keep their rows: counted apart from the drops
+            add_counts(agg.setdefault("truncated", {}), stats["truncated"])
     return {
         step: {k: dict(sorted(v.items())) if isinstance(v, Counter) else v for k, v in agg.items()}
         for step, agg in steps.items()

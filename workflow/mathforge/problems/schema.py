@@ -6,7 +6,9 @@ import json
 
 import pyarrow as pa
 
+from mathforge.attribution import ATTRIBUTION_FIELDS
 from mathforge.inference.client import SamplingParams
+from mathforge.truncation import TRUNCATED_FIELD
 
 LLM_META = pa.struct(
     [
@@ -30,10 +32,12 @@ PROVENANCE = [
     ("site", pa.string()),
     ("thread_id", pa.string()),
     ("post_id", pa.string()),
-    ("license", pa.string()),
+    ("license", pa.string()),  # never null: "unknown" when neither the record nor the config gives one
+    *ATTRIBUTION_FIELDS,  # source_url, authors (mathforge.attribution)
     ("source_file", pa.string()),
     ("source_record", pa.string()),
 ]
+PROVENANCE_NAMES = tuple(name for name, _ in PROVENANCE)
 
 EXTRACTED_FIELDS = [
     ("problem_id", pa.string()),
@@ -43,6 +47,7 @@ EXTRACTED_FIELDS = [
     *PROVENANCE,
     ("forum_post", pa.string()),
     ("forum_discussions", pa.string()),
+    TRUNCATED_FIELD,  # cuts made to forum_post / forum_discussions at ingest (mathforge.truncation)
     ("expected_answer", pa.string()),
     ("extraction", LLM_META),
 ]

@@ -1,5 +1,8 @@
 """Bring your own problems: a Parquet/JSONL table with `problem` (and optional `expected_answer`).
 
+Optional attribution columns: `license` (else the source's, else "unknown"), a URL and an author
+under the field names listed in `mathforge.attribution` (e.g. `source_url`, `author`).
+
 Rows enter the DAG after extraction (they are already problems) and go through classification
 and the rest like forum problems; a given `expected_answer` is kept as the forum answer.
 """
@@ -8,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+from mathforge.attribution import license_of, record_author, record_url
 from mathforge.errors import InputError
 from mathforge.funnel import StepStats, write_step
 from mathforge.ids import problem_id, shard_of, thread_uid
@@ -62,6 +66,8 @@ def import_problems(
                             "reason": "duplicate_problem", "problem": problem, "detail": where})  # fmt: skip
             continue
         seen.add(pid)
+        license = license_of(_text(record.get("license"), path, where, "license"), source.get("license"))
+        author = record_author(record, "problem", tid, license, path, where)
         rows.append(
             {
                 "problem_id": pid,
@@ -72,11 +78,14 @@ def import_problems(
                 "site": _text(record.get("site"), path, where, "site") or source["site"],
                 "thread_id": tid,
                 "post_id": tid,
-                "license": _text(record.get("license"), path, where, "license") or source["license"],
+                "license": license,
+                "source_url": record_url(record, path, where),
+                "authors": [author] if author else [],
                 "source_file": str(path),
                 "source_record": where,
                 "forum_post": "",
                 "forum_discussions": "",
+                "truncated": [],
                 "expected_answer": _text(record.get("expected_answer"), path, where, "expected_answer"),
                 "extraction": None,
             }

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from mathforge.attribution import ATTRIBUTION_FIELDS, license_of, record_author, record_url
 from mathforge.errors import ConfigError, InputError
 from mathforge.funnel import StepStats, write_step
 from mathforge.ids import canonical_json, sha256_hex, shard_of
@@ -51,6 +52,7 @@ PROOF_SCHEMA = pa.schema(
         ("lean_header", pa.string()),
         ("source", pa.string()),
         ("license", pa.string()),
+        *ATTRIBUTION_FIELDS,
         ("attempt", pa.int32()),
         ("seed", pa.int64()),
         ("verified", pa.bool_()),
@@ -121,6 +123,14 @@ def statement_from_record(
     }  # fmt: skip
 
 
+def table_attribution(record: dict, table: dict, where: str, statement: dict) -> dict:
+    """A user statement's licence (its own, else the table's), URL and author (mathforge.attribution)."""
+    license = license_of(record.get("license"), table.get("license"))
+    author = record_author(record, "problem", statement["statement_id"], license, table["path"], where)
+    return {"license": license, "source_url": record_url(record, table["path"], where),
+            "authors": [author] if author else []}  # fmt: skip
+
+
 def load_statements(formal_path: str, shard: int, cfg: dict) -> list[dict]:
     """Accepted statements of the formal shard, and the user's statements hashed to this shard."""
     n_shards = cfg["formal"]["n_shards"]
@@ -137,13 +147,16 @@ def load_statements(formal_path: str, shard: int, cfg: dict) -> list[dict]:
         statements.append(
             {"statement_id": r["problem_id"], "problem_id": r["problem_id"], "problem": r["problem"],
              "formal_statement": r["formal_statement"], "lean_header": r["lean_header"],
-             "source": r.get("source"), "license": r.get("license")}
+             "source": r.get("source"), "license": license_of(r.get("license")),
+             "source_url": r.get("source_url"), "authors": r.get("authors") or []}
         )  # fmt: skip
     for table in cfg["proofs"]["statement_tables"]:
         for where, record in read_table_records(table["path"]):
             row = statement_from_record(record, table["path"], where, cfg["lean"]["header"], table["name"])
             if shard_of(row["statement_id"], n_shards) == shard:
-                statements.append({**row, "source": table["name"], "license": table["license"]})
+                statements.append(
+                    {**row, "source": table["name"], **table_attribution(record, table, where, row)}
+                )
     ids = Counter(s["statement_id"] for s in statements)
     repeated = sorted(k for k, v in ids.items() if v > 1)
     if repeated:
@@ -161,7 +174,9 @@ def attempt_row(statement: dict, attempt: Attempt, stage: dict, system: bool, pr
         "formal_statement": statement["formal_statement"],
         "lean_header": statement["lean_header"],
         "source": statement.get("source"),
-        "license": statement.get("license"),
+        "license": license_of(statement.get("license")),
+        "source_url": statement.get("source_url"),
+        "authors": statement.get("authors") or [],
         "attempt": attempt.attempt,
         "seed": attempt.seed,
         "verified": attempt.verified,

@@ -12,6 +12,7 @@ from mathforge.hygiene.report import hygiene_markdown
 from mathforge.ids import canonical_json, sha256_hex
 from mathforge.inference.endpoints import model_identity
 from mathforge.io import write_text
+from mathforge.truncation import describe_cuts
 
 
 def _load(paths: list[str]) -> list[dict]:
@@ -34,13 +35,19 @@ def _reasons(counter: Counter | dict) -> str:
     return ", ".join(f"{k}: {v}" for k, v in sorted(counter.items()) if v) or "none"
 
 
+def _with_cuts(reasons: str, summary: dict) -> str:
+    """Drop reasons, then any text cuts of the step (rows kept, so never shown as drops)."""
+    cuts = describe_cuts(summary.get("truncated") or {})
+    return f"{reasons}; truncated (kept, not dropped): {cuts}" if cuts else reasons
+
+
 def funnel_rows(summaries: dict[str, list[str]], stats: StepStats) -> list[tuple[str, str, str, str]]:
     rows = []
     for problems in _load(summaries.get("problems", [])):
         for step in ("ingest", "extract_problems", "classify_problems", "extract_answers"):
             s = problems["funnel"].get(step)
             if s:
-                rows.append((step, str(s["n_in"]), str(s["n_out"]), _reasons(s["dropped"])))
+                rows.append((step, str(s["n_in"]), str(s["n_out"]), _with_cuts(_reasons(s["dropped"]), s)))
     for decontam in _load(summaries.get("decontam", [])):
         rows.append(
             ("decontaminate", str(decontam["n_in"]), str(decontam["n_out"]), _reasons(decontam["removed"]))
@@ -85,8 +92,44 @@ def funnel_rows(summaries: dict[str, list[str]], stats: StepStats) -> list[tuple
                 f"judgement: {_reasons(_sum(majority, 'judgement'))}",
             )
         )
-    rows.append(("write_sft_shards", str(stats.n_in), str(stats.n_out), _reasons(stats.dropped)))
+    rows.append(
+        (
+            "write_sft_shards",
+            str(stats.n_in),
+            str(stats.n_out),
+            _with_cuts(_reasons(stats.dropped), stats.extra),
+        )
+    )
     return rows
+
+
+ATTRIBUTION_NOTE = (
+    "Every row keeps its licence (`license`: the source's own, the configured one, or `unknown` "
+    "when neither says), a link to the original thread (`source_url`, e.g. "
+    "`https://<site>/q/<id>` for Stack Exchange) and `authors`: who wrote the text the row is "
+    "made from, in thread order (the question first, then every answer the discussion kept, the "
+    "accepted one first), each with `post_id`, `user_id` (on Stack Exchange the profile is "
+    "`https://<site>/users/<user_id>`), `name` (deleted users keep only a name or nothing) and "
+    "that post's licence. Content under CC BY-SA (all of Stack Exchange) must be attributed when "
+    "shared: name the authors, link `source_url`, name the licence, and state that it was changed"
+    " (extracted, solved and rewritten by a model); derivatives are shared under the same "
+    "licence. Rows whose licence is `unknown` have no known licence: check their source before "
+    "redistributing them."
+)
+
+
+def licence_section(licenses: dict[str, int]) -> list[str]:
+    """The card's licences table (SFT rows per licence) and how attribution is given."""
+    return [
+        "## Licences and attribution",
+        "",
+        "| license | rows |",
+        "|---|---|",
+        *([f"| {name} | {n} |" for name, n in sorted(licenses.items())] or ["| - | 0 |"]),
+        "",
+        ATTRIBUTION_NOTE,
+        "",
+    ]
 
 
 def write_card(
@@ -166,7 +209,9 @@ def write_card(
         "Columns: `messages` (system/user/assistant chat turns; with `tool_calls` / `tool` turns when "
         "the TIR format is tool_calls), `problem`, `expected_answer`, `generation`, `variant`, "
         "`reasoning_effort`, `tool`, `num_tokens` (generated tokens), `bucket`, `solve_rate`, "
-        "`answer_rule`, `source`, `license`, `model`, `seed`, `request_key`.",
+        "`answer_rule`, `source`, `license`, `source_url`, `authors`, `model`, `seed`, `request_key`, "
+        "`truncated` (text cut from `generation` after the final answer).",
         "",
+        *licence_section(stats.extra.get("licenses", {})),
     ]
     write_text("\n".join(lines), path)

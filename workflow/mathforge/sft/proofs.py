@@ -12,10 +12,11 @@ import logging
 
 import pyarrow as pa
 
+from mathforge.attribution import ATTRIBUTION_FIELDS
 from mathforge.funnel import StepStats
 from mathforge.io import read_records, write_json
 from mathforge.sft.messages import with_reasoning_format
-from mathforge.sft.shards import MESSAGE, bucket_name, write_shards
+from mathforge.sft.shards import MESSAGE, bucket_name, license_counts, write_shards
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ PROOF_SFT_SCHEMA = pa.schema(
         ("bucket", pa.string()),
         ("source", pa.string()),
         ("license", pa.string()),
+        *ATTRIBUTION_FIELDS,
         ("model", pa.string()),
         ("seed", pa.int64()),
     ]
@@ -62,7 +64,7 @@ def build_proof_rows(attempts: list[dict], cfg: dict) -> tuple[list[dict], StepS
                 "messages": with_reasoning_format(row["messages"], cfg["sft"]["reasoning_format"]),
                 **{k: row[k] for k in ("problem", "formal_statement", "lean_header", "proof",
                                        "statement_id", "problem_id", "attempt", "source", "license",
-                                       "model", "seed")},
+                                       "source_url", "authors", "model", "seed")},
                 "variant": VARIANTS[assistant_turns > 1],
                 "num_turns": row["verified_turn"],
                 "num_tokens": tokens,
@@ -71,6 +73,7 @@ def build_proof_rows(attempts: list[dict], cfg: dict) -> tuple[list[dict], StepS
         )  # fmt: skip
     stats.n_out = len(rows)
     stats.extra["variants"] = {v: sum(r["variant"] == v for r in rows) for v in VARIANTS}
+    stats.extra["licenses"] = license_counts(rows)
     return rows, stats
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from mathforge.attribution import ATTRIBUTION_FIELDS
 from mathforge.funnel import StepStats
 from mathforge.hygiene.audit import (
     AuditContext,
@@ -37,6 +38,7 @@ from mathforge.sft.card import write_card
 from mathforge.sft.filters import drop_reason, trim_after_answer
 from mathforge.sft.messages import prompt_messages, solution_messages, with_reasoning_format
 from mathforge.solutions.code_tags import load_code_tags
+from mathforge.truncation import TRUNCATED_FIELD, count_cuts, cut_entry
 
 log = logging.getLogger(__name__)
 
@@ -74,11 +76,18 @@ SFT_SCHEMA = pa.schema(
         ("answer_rule", pa.string()),
         ("source", pa.string()),
         ("license", pa.string()),
+        *ATTRIBUTION_FIELDS,
         ("model", pa.string()),
         ("seed", pa.int64()),
         ("request_key", pa.string()),
+        TRUNCATED_FIELD,  # text cut from `generation` (sft.trim_after_answer)
     ]
 )
+
+
+def license_counts(rows: list[dict]) -> dict[str, int]:
+    """Rows per licence (for the card and the manifests)."""
+    return dict(sorted(Counter(r["license"] for r in rows).items()))
 
 
 def variant_name(effort: str, tool: bool) -> str:
@@ -107,14 +116,18 @@ def build_rows(solutions: list[dict], problems: dict[str, dict], cfg: dict) -> t
     prompts, tags = {}, {}
     seen: set[tuple[str, str]] = set()
     rows = []
+    cuts: dict[str, dict[str, int]] = {}
     for sol in solutions:
         problem = problems[sol["problem_id"]]
         sol = {**sol, "difficulty_ok": problem["difficulty_ok"], "solve_rate": problem["solve_rate"],
                "answer_in_statement": problem.get("answer_in_statement")}  # fmt: skip
         variant = variant_name(sol["effort"], sol["mode"] == "tir")
         reason = drop_reason(sol, sft)
+        truncated = []
         if reason is None and sft["trim_after_answer"]:
-            sol["generation"] = trim_after_answer(sol["generation"])
+            original, sol["generation"] = sol["generation"], trim_after_answer(sol["generation"])
+            if sol["generation"] != original:
+                truncated.append(cut_entry("generation", original, sol["generation"]))
         if reason is None and sft["dedup"]:
             key = _dedup_key(sol)
             reason = "duplicate" if key in seen else None
@@ -161,13 +174,19 @@ def build_rows(solutions: list[dict], problems: dict[str, dict], cfg: dict) -> t
                 "answer_rule": sol["answer_rule"],
                 "source": sol["source"],
                 "license": sol["license"],
+                "source_url": sol.get("source_url"),
+                "authors": sol.get("authors") or [],
                 "model": sol["model"],
                 "seed": sol["seed"],
                 "request_key": sol["request_key"],
+                "truncated": truncated,
             }
         )
+        count_cuts(cuts, truncated)
         per_variant[variant]["rows"] += 1
     stats.n_out = len(rows)
+    stats.extra["truncated"] = cuts
+    stats.extra["licenses"] = license_counts(rows)
     stats.extra["variants"] = {
         variant_name(e, t): dict(per_variant.get(variant_name(e, t), {}))
         for e in EFFORTS

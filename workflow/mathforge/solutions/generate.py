@@ -212,6 +212,7 @@ def summarize(stats: StepStats, rows: list[dict], counts: Counter) -> None:
             "code_cells_with_orphans_killed": sum(
                 bool(c.get("orphans_killed")) for r in rows for c in r["code_cells"]
             ),
+            "code_outputs_truncated": sum(c["truncated"] for r in rows for c in r["code_cells"]),
             "errors": sum(r["error"] is not None for r in rows),
             "requests": dict(counts),
         }
