@@ -9,7 +9,8 @@ Script (JSON): {"rules": [{"contains": "...", "reply": "..."}], "default_reply":
 The first rule whose `contains` occurs in the last user message gives the reply; `{echo}` in a
 reply is replaced by the rest of that line after `contains`. A rule with `system_contains` applies
 only when that text is in the system message (requests that differ only by their system prompt,
-such as solutions with and without the tool).
+such as solutions with and without the tool). A rule's `finish_reason` (e.g. "length", a reply
+cut by the token limit) replaces "stop".
 A rule may give `turns` instead of `reply`, for multi-turn (TIR) tests: the turn shown is the
 number of `turn_marker`s (default "```output") in what the client asks it to continue (the
 final assistant message under `continue_final_message`, or the prompt after `contains`).
@@ -159,7 +160,7 @@ def make_app(script: dict, model: str) -> web.Application:
                     text, list(body.get("stop") or []), bool(body.get("include_stop_str_in_output"))
                 )
             field = script.get("reasoning_field", "reasoning_content")
-            finish = "stop"
+            finish = (state.rule_for(messages) or {}).get("finish_reason", "stop")
             if chat and gpt_oss:
                 message, finish = harmony_chat_message(text, field)
             elif chat:

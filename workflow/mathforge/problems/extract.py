@@ -45,16 +45,19 @@ def select_shard(records: list[dict], shard: int, n_shards: int, key: str = "thr
     return [r for r in records if shard_of(r[key], n_shards) == shard]
 
 
-def _parsed(record: dict) -> tuple[list[str], str]:
-    """The problems of one extraction reply and its status (a reply cut by the token limit loses
-    its last problem, which may be cut off mid-sentence)."""
+def _parsed(record: dict) -> tuple[list[str], str, str | None]:
+    """The problems of one extraction reply, its status, and the problem cut by the token limit.
+
+    A reply cut by the token limit loses its last problem, which may end mid-sentence; it is
+    returned apart so that the drop is recorded. A cut right after a header cut no problem."""
     if record.get("error"):
-        return [], "request_rejected"
+        return [], "request_rejected", None
     problems, status = parse_problems(record["text"])
-    if record.get("finish_reason") == "length" and problems:
-        problems = problems[:-1]
-        status = "ok" if problems else "truncated"
-    return problems, status
+    headers = list(_PROBLEM_HEADER.finditer(record["text"]))
+    last_body = record["text"][headers[-1].end() :].strip().strip("-").strip() if headers else ""
+    if record.get("finish_reason") != "length" or not problems or problems[-1] != last_body:
+        return problems, status, None
+    return problems[:-1], ("ok" if len(problems) > 1 else "truncated"), problems[-1]
 
 
 def _unfaithful(problems: list[str], post: str, check: dict) -> dict[str, list[Unsupported]]:
@@ -71,7 +74,7 @@ class _Extraction:
 
     def __init__(self, thread: dict, messages: list[dict], record: dict, check: dict, prompt):
         self.thread, self.messages, self.record, self.prompt = thread, messages, record, prompt
-        self.problems, self.status = _parsed(record)
+        self.problems, self.status, self.cut = _parsed(record)
         self.unfaithful = _unfaithful(self.problems, thread["forum_post"], check)
 
 
@@ -111,9 +114,13 @@ def _dropped(thread: dict, reason: str, problem: str | None, detail: str) -> dic
 def _collect(item: _Extraction, meta: dict, stats: StepStats, rows: list[dict], dropped: list[dict]) -> None:
     """Add one thread's problems to `rows`, and what it drops (and why) to `dropped`."""
     thread = item.thread
+    if item.cut is not None:
+        stats.drop("extraction:cut_by_token_limit")
+        dropped.append(_dropped(thread, "extraction:cut_by_token_limit", item.cut, "finish_reason: length"))
     if not item.problems:
-        stats.drop(f"no_problem:{item.status}")
-        dropped.append(_dropped(thread, item.status, None, (item.record.get("text") or "")[:2000]))
+        if item.cut is None:
+            stats.drop(f"no_problem:{item.status}")
+            dropped.append(_dropped(thread, item.status, None, (item.record.get("text") or "")[:2000]))
         return
     seen = set()
     for index, problem in enumerate(item.problems):
