@@ -50,8 +50,14 @@ def test_attribution_and_truncation_reach_the_merged_problems(tmp_path, stub_ser
                      out / "ext.json", store / "e.jsonl")  # fmt: skip
     classify_problems(str(out / "ext.parquet"), cfg, out / "cls.parquet", out / "cls.p.parquet",
                       out / "cls.d.parquet", out / "cls.json", store / "c.jsonl")  # fmt: skip
-    extract_answers(str(out / "cls.parquet"), cfg, out / "ans.parquet", out / "ans.d.parquet", out / "ans.json",
-                    store / "a.jsonl")
+    extract_answers(
+        str(out / "cls.parquet"),
+        cfg,
+        out / "ans.parquet",
+        out / "ans.d.parquet",
+        out / "ans.json",
+        store / "a.jsonl",
+    )
     merge_problems([str(out / "ans.parquet")], [str(out / "cls.p.parquet")],
                    [str(out / f) for f in ("ext.d.parquet", "cls.d.parquet", "ans.d.parquet")],
                    [str(out / f) for f in ("raw.json", "ext.json", "cls.json", "ans.json")],
