@@ -8,6 +8,8 @@ import json
 import pytest
 
 from mathforge.config import validate_config
+from mathforge.hygiene.audit import AuditResult
+from mathforge.hygiene.report import hygiene_report
 from mathforge.sft.card import write_card
 from mathforge.sft.proofs import build_proof_rows
 from mathforge.sft.shards import SFT_SCHEMA, build_rows
@@ -21,6 +23,9 @@ PROBLEMS = {
     p: {"problem_id": p, "difficulty_ok": True, "solve_rate": 0.5, "expected_answer": "43"}
     for p in ("p1", "p2")
 }
+
+
+NO_AUDIT = hygiene_report(AuditResult(), AuditResult(), [], {})
 
 
 def sol(pid: str, seed: int = 0, **kw: object) -> dict:
@@ -69,7 +74,7 @@ def test_card_states_licences_and_attribution(cfg, tmp_path):
         PROBLEMS, cfg,
     )  # fmt: skip
     card = tmp_path / "card.md"
-    write_card(str(card), cfg, stats, {}, PROBLEMS, {})
+    write_card(str(card), cfg, stats, {}, PROBLEMS, {}, NO_AUDIT)
     text = card.read_text()
     assert "## Licences and attribution" in text
     assert "| CC BY-SA 3.0 | 1 |" in text and "| unknown | 2 |" in text
@@ -84,7 +89,7 @@ def test_card_funnel_shows_ingest_truncation_as_a_note(cfg, tmp_path):
                       "forum_discussions": {"rows": 0, "chars_cut": 0, "posts_cut": 0}}}}}))  # fmt: skip
     _rows, stats = build_rows([], PROBLEMS, cfg)
     card = tmp_path / "card.md"
-    write_card(str(card), cfg, stats, {}, PROBLEMS, {"problems": [str(summary)]})
+    write_card(str(card), cfg, stats, {}, PROBLEMS, {"problems": [str(summary)]}, NO_AUDIT)
     line = next(x for x in card.read_text().splitlines() if x.startswith("| ingest |"))
     assert "truncated (kept, not dropped): forum_post 1 rows, 4984000 chars cut" in line
 
