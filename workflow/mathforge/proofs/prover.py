@@ -142,27 +142,7 @@ class Prover:
             t0 = time.monotonic()
             replies = self._ask(active, turn)
             self.seconds["generate"] += time.monotonic() - t0
-            to_check: list[tuple[Attempt, ProofTurn, str]] = []
-            for attempt, (reply, allowed) in zip(active, replies, strict=True):
-                if reply is None:  # the context leaves no room for an answer: not sent
-                    attempt.turns.append(ProofTurn(turn, "", None, outcome="context_full", max_tokens=0))
-                    attempt.done = True
-                    continue
-                step = ProofTurn(
-                    turn, reply.get("text") or "", reply.get("finish_reason"), reply.get("completion_tokens"),
-                    reasoning=reply.get("reasoning"), max_tokens=allowed,
-                )  # fmt: skip
-                attempt.turns.append(step)
-                if reply.get("error"):
-                    step.outcome = "llm_rejected"  # e.g. the conversation outgrew the context
-                    attempt.done = True
-                    continue
-                block = extract_lean_block(step.response)
-                if block is None:
-                    step.outcome = "no_block"
-                    self._continue(attempt, step, "cut_off" if step.finish_reason == "length" else "no_block")
-                    continue
-                to_check.append((attempt, step, block))
+            to_check = self._take_replies(active, replies, turn)
             t0 = time.monotonic()
             items = []
             for attempt, _step, block in to_check:
@@ -209,6 +189,33 @@ class Prover:
             requests.append(make_request(self.inference_cfg, messages, params))
         results = self.generator.run([r for r in requests if r is not None])
         return [(None if r is None else results[r.key], b) for r, b in zip(requests, budgets, strict=True)]
+
+    def _take_replies(
+        self, active: list[Attempt], replies: list[tuple[dict | None, int]], turn: int
+    ) -> list[tuple[Attempt, ProofTurn, str]]:
+        """Record each attempt's reply as its turn; (attempt, turn, Lean block) of those to check."""
+        to_check = []
+        for attempt, (reply, allowed) in zip(active, replies, strict=True):
+            if reply is None:  # the context leaves no room for an answer: not sent
+                attempt.turns.append(ProofTurn(turn, "", None, outcome="context_full", max_tokens=0))
+                attempt.done = True
+                continue
+            step = ProofTurn(
+                turn, reply.get("text") or "", reply.get("finish_reason"), reply.get("completion_tokens"),
+                reasoning=reply.get("reasoning"), max_tokens=allowed,
+            )  # fmt: skip
+            attempt.turns.append(step)
+            if reply.get("error"):
+                step.outcome = "llm_rejected"  # e.g. the conversation outgrew the context
+                attempt.done = True
+                continue
+            block = extract_lean_block(step.response)
+            if block is None:
+                step.outcome = "no_block"
+                self._continue(attempt, step, "cut_off" if step.finish_reason == "length" else "no_block")
+                continue
+            to_check.append((attempt, step, block))
+        return to_check
 
     def _judge_turn(self, attempt: Attempt, step: ProofTurn, verdict, header: str) -> None:
         step.lean_status, step.lean_reason = verdict.status, verdict.reason
