@@ -8,7 +8,7 @@ FORUM_SOURCES = P.source_names("aops_jsonl", "stackexchange_xml")
 TABLE_SOURCES = P.source_names("problem_table")
 # The proofs settings the evaluation's prover loop uses (not n_pass, statement tables or shaping).
 PROVER_LOOP_KEYS = (
-    "max_errors_in_feedback", "error_context_lines", "prompt_history", "reasoning_effort", "effort_via", "prompts",
+    "max_errors_in_feedback", "error_context_lines", "context", "reasoning_effort", "effort_via", "prompts",
 )  # fmt: skip
 
 

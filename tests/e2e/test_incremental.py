@@ -1,5 +1,6 @@
 """Incremental rebuilds, counted at the server: new threads cost requests for the new problems
-only; a solutions-only change costs no upstream request; a SIGKILLed generation job loses and
+only; a solutions-only change costs no upstream request (and a prover-context change plans the
+prover's jobs only); a SIGKILLed generation job loses and
 duplicates nothing when rerun. Real Snakemake, the scripted stub as the endpoint."""
 
 from __future__ import annotations
@@ -67,6 +68,15 @@ def test_a_solutions_parameter_reruns_solutions_and_downstream_only(finished):
     run_snakemake(wd, config)
     sent = new_bodies(server, before)
     assert sent and all("Forum post:" not in b for b in sent)  # nothing upstream was asked again
+
+    # what the prover's refinement requests hold (proofs.context) is the prover's contract only:
+    # prove and evaluate_prover rerun, nothing upstream (checked on the plan: a cheap dry run)
+    cfg["proofs"]["context"] = {"delete_wrong_turns": False}
+    config.write_text(yaml.safe_dump(cfg))
+    jobs = planned_jobs(run_snakemake(wd, config, "-n").output)
+    assert {"prove", "evaluate_prover"} <= set(jobs), jobs
+    prover_and_downstream = {"prove", "write_proof_sft_shards", "evaluate_prover", "summarize_eval"}
+    assert set(jobs) <= prover_and_downstream | {"summarize_run", "all"}, jobs
 
 
 def test_a_killed_generation_job_loses_and_duplicates_nothing(tmp_path, stub_server):

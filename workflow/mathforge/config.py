@@ -17,6 +17,15 @@ from mathforge.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO_ROOT / "config" / "schema.yaml"
+# Keys that were removed, with what replaces them: a config that still sets one fails with this
+# migration note instead of the schema's bare "additional property" error.
+REMOVED_KEYS = {
+    ("proofs", "prompt_history"): (
+        "replaced by proofs.context (remove_cot: true sends earlier attempts as code only, like "
+        "`code`; false sends the full response, like `full`; delete_wrong_turns: true keeps only "
+        "the latest attempt in the context)"
+    ),
+}
 
 
 def load_schema(path: str | Path = SCHEMA_PATH) -> dict:
@@ -57,6 +66,18 @@ def apply_defaults(value: Any, schema: dict, root: dict) -> Any:
     return value
 
 
+def removed_keys(config: dict) -> list[str]:
+    """Migration notes for the removed keys `config` still sets."""
+    notes = []
+    for path, note in REMOVED_KEYS.items():
+        section = config
+        for key in path[:-1]:
+            section = section.get(key) if isinstance(section, dict) else None
+        if isinstance(section, dict) and path[-1] in section:
+            notes.append(f"  {'.'.join(path)}: no longer exists; {note}")
+    return notes
+
+
 def validate_config(config: dict, schema: dict | None = None, basedir: str | Path | None = None) -> dict:
     """Fill defaults in place and validate; errors name the offending key path.
 
@@ -64,6 +85,9 @@ def validate_config(config: dict, schema: dict | None = None, basedir: str | Pat
     live under it, wherever the package itself is installed.
     """
     base = Path(basedir) if basedir else REPO_ROOT
+    notes = removed_keys(config)
+    if notes:
+        raise ConfigError("invalid configuration:\n" + "\n".join(notes))
     schema = schema or load_schema(base / "config" / "schema.yaml")
     apply_defaults(config, schema, schema)
     validator = jsonschema.Draft202012Validator(schema)

@@ -14,7 +14,8 @@ from mathforge.inference.generation import Generator
 from mathforge.lean.checker import ProofChecker
 from mathforge.lean.verify import LeanFileBackend
 from mathforge.prompts import load_prompt
-from mathforge.proofs.prover import Prover, code_only, shown_statement
+from mathforge.proofs.context import code_only
+from mathforge.proofs.prover import Prover, shown_statement
 from mathforge.proofs.shaping import training_messages, with_checked_code
 from mathforge.proofs.stage import load_feedback
 
@@ -60,6 +61,7 @@ SCRIPT = {
         },
     ],
     "default_reply": "no idea",
+    "keep_bodies": True,
 }
 
 
@@ -91,6 +93,7 @@ def prove(tmp_path, stub_server):
         finally:
             checker.close()
 
+    run.stub = stub
     return run
 
 
@@ -110,9 +113,14 @@ def test_success_after_compiler_feedback(prove):
     feedback = a.turns[0].feedback
     assert feedback.startswith("The proof (round 1) is not correct")
     assert "<error>" in feedback and "</error>" in feedback and "wrongField" in feedback
-    # the next request saw only the code of the failed turn (prompt_history: code), then the feedback
-    assert a.history[0] == {"role": "assistant", "content": code_only(a.turns[0].response)}
-    assert a.history[1]["content"] == feedback
+    # the next request saw the base prompt, the code Lean checked in the failed turn (the seed's
+    # proofs.context: remove_cot, delete_wrong_turns), then the feedback
+    [_, second] = [b["messages"] for b in prove.stub.stats()["bodies"]]
+    assert second == [
+        *a.prompt,
+        {"role": "assistant", "content": f"```lean4\n{S_FIX}\n  And.intro h.wrongField h.left\n```"},
+        {"role": "user", "content": feedback},
+    ]
 
 
 def test_all_attempts_fail_through_every_feedback_kind(prove):
@@ -167,9 +175,10 @@ def test_stop_at_first_ends_the_other_attempts(prove):
 
 
 def test_training_conversations(prove):
-    out, _ = prove([statement(S_FIX)], prompt_history="full")
+    out, _ = prove([statement(S_FIX)], context={"remove_cot": False})
     [a] = out["s_fix"]
-    assert a.history[0]["content"] == a.turns[0].response  # the full first answer was sent back
+    # the full first answer was sent back
+    assert prove.stub.stats()["bodies"][1]["messages"][-2]["content"] == a.turns[0].response
     full = training_messages(a, remove_cot=False, delete_wrong_turns=False)
     assert [m["role"] for m in full] == ["system", "user", "assistant", "user", "assistant"]
     assert full[2]["content"].startswith("Plan:") and "<error>" in full[3]["content"]

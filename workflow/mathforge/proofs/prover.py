@@ -5,11 +5,14 @@ Per statement, `n_pass` independent attempts (each its own seed); per attempt up
 statement is re-stitched onto its proof (its copy of the statement replaced) - or, when the
 model wrote helper declarations before its theorem, its whole code is compiled and Lean checks
 that the theorem proves the trusted statement - denylisted constructs (`apply?`, `exact?`,
-`sorry`, `axiom`, ...) are rejected, and Lean checks the rest. On failure the next turn, in the same
-conversation, gets feedback that depends on the failure: the compiler errors with their code
-lines and `<error></error>` spans, or a message for sorry, timeout, a rejected construct, or a
-missing code block. With `stop_at_first`, a statement's attempts stop once one is verified
-(data generation); without it every attempt runs to its end (pass@k evaluation).
+`sorry`, `axiom`, ...) are rejected, and Lean checks the rest. On failure the next turn gets
+feedback that depends on the failure: the compiler errors with their code lines and
+`<error></error>` spans, or a message for sorry, timeout, a rejected construct, or a missing code
+block. What else the next request holds is the context policy's (proofs/context.py: by default
+the base prompt, the latest attempt as code only and its feedback), and its `max_tokens` is
+lowered to what the model's context leaves when that length is known. With `stop_at_first`, a
+statement's attempts stop once one is verified (data generation); without it every attempt runs to
+its end (pass@k evaluation).
 
 All LLM calls of one turn, over all attempts, go out as one batch (resumable through the request
 store); the Lean checks of the turn then run `lean.workers` at a time (cached by the checker).
@@ -29,6 +32,14 @@ from mathforge.inference.generation import Generator, make_request
 from mathforge.lean.checker import ProofChecker
 from mathforge.lean.feedback import error_feedback
 from mathforge.prompts import Prompt
+from mathforge.proofs.context import (
+    ContextPolicy,
+    FailedTurn,
+    answer_budget,
+    code_only,  # noqa: F401  (re-exported: it lived here)
+    model_context_length,
+    next_context,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +54,15 @@ class ProofTurn:
     finish_reason: str | None
     completion_tokens: int | None = None
     proof: str | None = None  # the code Lean checked (re-stitched, or with the model's helpers)
-    outcome: str = ""  # verified | no_block | error | has_sorry | timeout | rejected | llm_rejected
+    # verified | no_block | error | has_sorry | timeout | rejected | llm_rejected | context_full
+    outcome: str = ""
     lean_status: str | None = None
     lean_reason: str | None = None
     lean_messages: list[dict] = field(default_factory=list)
     lean_seconds: float = 0.0
     feedback: str | None = None  # the user message the next turn got
     reasoning: str | None = None  # the model's thinking, when the server returned it apart
+    max_tokens: int | None = None  # the answer tokens the request allowed (after the context budget)
 
 
 @dataclass
@@ -58,7 +71,6 @@ class Attempt:
     attempt: int  # 0-based
     seed: int | None
     prompt: list[dict]  # the base prompt
-    history: list[dict] = field(default_factory=list)  # later turns, as sent to the model
     turns: list[ProofTurn] = field(default_factory=list)
     verified_turn: int | None = None
     done: bool = False
@@ -77,10 +89,10 @@ def shown_statement(formal_statement: str, problem: str | None) -> str:
     return f"/-- {problem.strip()} -/\n{formal_statement.strip()}"
 
 
-def code_only(response: str) -> str:
-    """An assistant turn reduced to its last Lean block (what `remove_cot` keeps)."""
-    block = extract_lean_block(response)
-    return f"```lean4\n{block.strip()}\n```" if block is not None else ""
+def failed_turns(attempt: Attempt) -> list[FailedTurn]:
+    """The attempt's turns that got feedback, oldest first."""
+    failed = [t for t in attempt.turns if t.feedback is not None]
+    return [FailedTurn(t.response, t.feedback, t.reasoning, t.proof) for t in failed]
 
 
 class Prover:
@@ -94,6 +106,8 @@ class Prover:
         self.feedback = feedback
         self.generator = generator
         self.checker = checker
+        self.context = ContextPolicy.from_config(stage["context"])
+        self.context_length = model_context_length(inference_cfg)
         self.params = SamplingParams.from_config(stage["sampling"]).with_reasoning_effort(
             stage["reasoning_effort"], stage["effort_via"]
         )
@@ -128,23 +142,7 @@ class Prover:
             t0 = time.monotonic()
             replies = self._ask(active, turn)
             self.seconds["generate"] += time.monotonic() - t0
-            to_check: list[tuple[Attempt, ProofTurn, str]] = []
-            for attempt, reply in zip(active, replies, strict=True):
-                step = ProofTurn(
-                    turn, reply.get("text") or "", reply.get("finish_reason"), reply.get("completion_tokens"),
-                    reasoning=reply.get("reasoning"),
-                )  # fmt: skip
-                attempt.turns.append(step)
-                if reply.get("error"):
-                    step.outcome = "llm_rejected"  # e.g. the conversation outgrew the context
-                    attempt.done = True
-                    continue
-                block = extract_lean_block(step.response)
-                if block is None:
-                    step.outcome = "no_block"
-                    self._continue(attempt, step, "cut_off" if step.finish_reason == "length" else "no_block")
-                    continue
-                to_check.append((attempt, step, block))
+            to_check = self._take_replies(active, replies, turn)
             t0 = time.monotonic()
             items = []
             for attempt, _step, block in to_check:
@@ -167,15 +165,57 @@ class Prover:
         self.seconds["other"] = max(total - self.seconds["generate"] - self.seconds["check"], 0.0)
         return attempts
 
-    def _ask(self, active: list[Attempt], turn: int) -> list[dict]:
-        requests = []
+    def messages(self, attempt: Attempt) -> list[dict]:
+        """The messages of the attempt's next request."""
+        return next_context(attempt.prompt, failed_turns(attempt), self.context)
+
+    def _ask(self, active: list[Attempt], turn: int) -> list[tuple[dict | None, int]]:
+        """Per attempt: its reply (None when its context leaves no room for an answer, so nothing
+        was sent) and the max_tokens its request allowed."""
+        requests: list = []
+        budgets = []
         for attempt in active:
-            params = self.params
+            messages = self.messages(attempt)
+            allowed = answer_budget(
+                self.params.max_tokens, messages, self.context_length, self.context.margin_tokens
+            )
+            budgets.append(allowed)
+            if allowed <= 0:
+                requests.append(None)
+                continue
+            params = dataclasses.replace(self.params, max_tokens=allowed)
             if attempt.seed is not None:
                 params = dataclasses.replace(params, seed=attempt.seed + turn - 1)
-            requests.append(make_request(self.inference_cfg, [*attempt.prompt, *attempt.history], params))
-        results = self.generator.run(requests)
-        return [results[r.key] for r in requests]
+            requests.append(make_request(self.inference_cfg, messages, params))
+        results = self.generator.run([r for r in requests if r is not None])
+        return [(None if r is None else results[r.key], b) for r, b in zip(requests, budgets, strict=True)]
+
+    def _take_replies(
+        self, active: list[Attempt], replies: list[tuple[dict | None, int]], turn: int
+    ) -> list[tuple[Attempt, ProofTurn, str]]:
+        """Record each attempt's reply as its turn; (attempt, turn, Lean block) of those to check."""
+        to_check = []
+        for attempt, (reply, allowed) in zip(active, replies, strict=True):
+            if reply is None:  # the context leaves no room for an answer: not sent
+                attempt.turns.append(ProofTurn(turn, "", None, outcome="context_full", max_tokens=0))
+                attempt.done = True
+                continue
+            step = ProofTurn(
+                turn, reply.get("text") or "", reply.get("finish_reason"), reply.get("completion_tokens"),
+                reasoning=reply.get("reasoning"), max_tokens=allowed,
+            )  # fmt: skip
+            attempt.turns.append(step)
+            if reply.get("error"):
+                step.outcome = "llm_rejected"  # e.g. the conversation outgrew the context
+                attempt.done = True
+                continue
+            block = extract_lean_block(step.response)
+            if block is None:
+                step.outcome = "no_block"
+                self._continue(attempt, step, "cut_off" if step.finish_reason == "length" else "no_block")
+                continue
+            to_check.append((attempt, step, block))
+        return to_check
 
     def _judge_turn(self, attempt: Attempt, step: ProofTurn, verdict, header: str) -> None:
         step.lean_status, step.lean_reason = verdict.status, verdict.reason
@@ -204,14 +244,7 @@ class Prover:
             self._continue(attempt, step, "rejected", reason=verdict.reason or "a forbidden construct")
 
     def _continue(self, attempt: Attempt, step: ProofTurn, kind: str, **values: str) -> None:
-        """Append this turn and its feedback to the conversation (unless it was the last turn)."""
+        """Give this turn its feedback (what the next request answers it with, unless it was the last)."""
         step.feedback = self._feedback(kind, turn=str(step.turn), **values)
         if step.turn >= self.stage["max_turns"]:
             attempt.done = True
-            return
-        content = step.response if self.stage["prompt_history"] == "full" else code_only(step.response)
-        attempt.history = [
-            *attempt.history,
-            {"role": "assistant", "content": content or step.response},
-            {"role": "user", "content": step.feedback},
-        ]

@@ -6,13 +6,15 @@ the code Lean checked (the trusted statement re-stitched, or the model's helpers
 Lean proved equal to it), so a model that changed the statement in its copy never teaches that.
 Each assistant turn carries the model's thinking as `reasoning_content` when the server returned
 it apart; `remove_cot` keeps only the Lean code of each assistant turn (thinking dropped);
-`delete_wrong_turns` keeps only the base prompt and the verified turn.
+`delete_wrong_turns` keeps only the base prompt and the verified turn. (What the prover's own
+requests held is a separate choice, `proofs.context`: see proofs/context.py.)
 """
 
 from __future__ import annotations
 
 from mathforge.formal.autoformalize import LEAN_BLOCK
-from mathforge.proofs.prover import Attempt, code_only
+from mathforge.proofs.context import code_only
+from mathforge.proofs.prover import Attempt
 
 
 def with_checked_code(response: str, code: str) -> str:

@@ -41,6 +41,7 @@ PROOF_TURN = pa.struct(
         ("lean_seconds", pa.float64()),
         ("feedback", pa.string()),
         ("reasoning", pa.string()),
+        ("max_tokens", pa.int64()),  # answer tokens the request allowed (0: not sent, context full)
     ]
 )
 PROOF_SCHEMA = pa.schema(
