@@ -70,7 +70,11 @@ def validate_config(config: dict, schema: dict | None = None, basedir: str | Pat
     """
     base = Path(basedir) if basedir else REPO_ROOT
     schema = schema or load_schema(base / "config" / "schema.yaml")
-    inference_given = bool(config.get("inference"))
+    with_models = "models" in schema.get("properties", {})
+    if with_models:
+        from mathforge.inference.models import layer_default_model
+
+        layer_default_model(config)
     apply_defaults(config, schema, schema)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
@@ -81,10 +85,10 @@ def validate_config(config: dict, schema: dict | None = None, basedir: str | Pat
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ConfigError(f"sources: names must be unique, repeated: {duplicates}")
-    if "models" in schema.get("properties", {}):
+    if with_models:
         from mathforge.inference.models import resolve_models
 
-        resolve_models(config, inference_given)
+        resolve_models(config)
     if config["prompts_dir"] is None:
         config["prompts_dir"] = str(base / "config" / "prompts")
     return config

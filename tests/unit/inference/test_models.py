@@ -94,10 +94,18 @@ def test_a_stage_naming_an_undefined_model_fails_validation_naming_the_key(confi
         validate_config({"models": {"solver": vllm("org/solver")}, **config})
 
 
-def test_inference_and_models_default_cannot_both_define_the_default():
-    with pytest.raises(ConfigError, match=r"inference and models.default both define the default model"):
-        validate_config({"inference": vllm("a"), "models": {"default": vllm("b")}})
-    validate_config({"inference": vllm("a"), "models": {"default": vllm("a")}})  # the same: no conflict
+def test_models_default_is_layered_over_inference_like_a_later_config_file():
+    # config/config.yaml gives `inference`; a recipe's `models.default` overrides what it sets
+    cfg = validate_config(
+        {
+            "inference": vllm("Qwen/Qwen2.5-32B-Instruct", server={"tensor_parallel_size": 4}),
+            "models": {"default": {"backend": "embedded", "max_concurrent_requests": 16}},
+        }
+    )
+    default = stage_model(cfg, "problems.extraction")
+    assert default["backend"] == "embedded" and default["max_concurrent_requests"] == 16
+    assert default["server"]["tensor_parallel_size"] == 4  # what only `inference` set is kept
+    assert cfg["inference"] is default and validate_config(cfg)["inference"] == default
 
 
 def test_a_model_entry_is_checked_with_the_inference_schema():
@@ -185,3 +193,24 @@ def test_no_stage_reads_the_inference_section_directly():
         if pattern.search(line)
     ]
     assert offenders == []
+
+
+def test_the_pool_command_serves_the_model_it_is_given(tmp_path, monkeypatch):
+    import yaml
+
+    from mathforge import cli
+    from mathforge.inference import pool
+
+    config = tmp_path / "c.yaml"
+    pool_dir = tmp_path / "pools" / "prover"
+    config.write_text(
+        yaml.safe_dump(
+            {"models": {"prover": vllm("Goedel-LM/Goedel-Prover-V2-32B", pool={"dir": str(pool_dir)})}}
+        )
+    )
+    asked = []
+    monkeypatch.setattr(pool, "pool_endpoints", lambda path, wait_s: asked.append(path) or [])
+    assert cli.main(["pool", "status", "--configfile", str(config), "--model", "prover"]) == 0
+    assert asked == [pool_dir]
+    with pytest.raises(ConfigError, match=r"--model: 'solver' is not in models \(defined: default, prover\)"):
+        cli.main(["pool", "status", "--configfile", str(config), "--model", "solver"])

@@ -8,6 +8,9 @@ stage's model identity, so changing one stage's model reruns that stage and what
 
 from __future__ import annotations
 
+import copy
+
+from mathforge.config import deep_update
 from mathforge.errors import ConfigError
 from mathforge.inference.endpoints import model_identity
 
@@ -79,16 +82,19 @@ def model_threads(cfg: dict, family: str, model: dict) -> int:
     return own if own is not None else cfg["resources"][family]["threads"]
 
 
-def resolve_models(config: dict, inference_given: bool) -> None:
+def layer_default_model(config: dict) -> None:
+    """Before defaults are filled: `models.default` is layered over `inference` when both are given
+    (the workflow's config/config.yaml gives `inference`; a recipe's `models.default` overrides it,
+    as a later config file overrides an earlier one)."""
+    models = config.get("models") or {}
+    if DEFAULT_MODEL in models and config.get("inference"):
+        models[DEFAULT_MODEL] = deep_update(copy.deepcopy(config["inference"]), models[DEFAULT_MODEL] or {})
+
+
+def resolve_models(config: dict) -> None:
     """Validation of the model map (called by validate_config after the schema check)."""
-    models = config["models"]
-    if DEFAULT_MODEL in models:
-        if inference_given and config["inference"] != models[DEFAULT_MODEL]:
-            raise ConfigError(
-                "inference and models.default both define the default model: keep one "
-                "(move the `inference` section to `models: {default: ...}`)"
-            )
-        config["inference"] = models[DEFAULT_MODEL]  # code that reads `inference` sees the default
+    if DEFAULT_MODEL in config["models"]:
+        config["inference"] = config["models"][DEFAULT_MODEL]  # code reading `inference` sees the default
     for key in STAGE_KEYS:
         stage_model(config, key)
     for entry in config["eval"]["models"]:
