@@ -8,6 +8,7 @@ min_version("9.0")
 
 sys.path.insert(0, f"{workflow.basedir}/workflow")
 from mathforge.config import validate_config  # noqa: E402
+from mathforge.inference.models import check_used_models  # noqa: E402
 from mathforge.workflow import Paths, prepare_environment, stop_servers  # noqa: E402
 
 
@@ -18,6 +19,7 @@ report: "workflow/report/workflow.rst"
 
 
 validate_config(config, basedir=workflow.basedir)
+check_used_models(config)
 prepare_environment()
 P = Paths(config)
 

@@ -11,7 +11,7 @@ rule judge_answers:
         summary=f"{P.results}/answers/judged/shard-{{shard}}.summary.json",
     params:
         answers=config["answers"],
-        model=model_identity(config["inference"]),
+        model=stage_model_identity(config, "answers.judge"),
         store=f"{P.cache}/judge_answers/shard-{{shard}}.jsonl",
     wildcard_constraints:
         shard=r"\d+",
@@ -21,7 +21,7 @@ rule judge_answers:
         f"{P.bench}/judge_answers/shard-{{shard}}.tsv"
     threads: config["answers"]["comparison"]["workers"]
     resources:
-        **family_resources("llm"),
+        **stage_resources(config, "answers.judge", "llm"),
     conda:
         "../envs/vllm.yaml"
     script:
@@ -38,7 +38,7 @@ rule fill_majority_answer:
         summary=f"{P.results}/answers/majority/shard-{{shard}}.summary.json",
     params:
         answers=config["answers"],
-        model=model_identity(config["inference"]),
+        model=stage_model_identity(config, "answers.judge"),
         store=f"{P.cache}/fill_majority_answer/shard-{{shard}}.jsonl",
     wildcard_constraints:
         shard=r"\d+",
@@ -48,7 +48,7 @@ rule fill_majority_answer:
         f"{P.bench}/fill_majority_answer/shard-{{shard}}.tsv"
     threads: config["answers"]["comparison"]["workers"]
     resources:
-        **family_resources("llm"),
+        **stage_resources(config, "answers.judge", "llm"),
     conda:
         "../envs/vllm.yaml"
     script:

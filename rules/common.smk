@@ -2,7 +2,8 @@
 from mathforge.decontam.dense import embedding_cache_path
 from mathforge.hygiene.tool_output import code_tag_files
 from mathforge.inference.endpoints import model_identity
-from mathforge.proofs.evaluate import eval_models
+from mathforge.inference.models import model_resources, stage_model_identity, stage_resources, stage_threads
+from mathforge.proofs.evaluate import eval_models, model_inference
 
 FORUM_SOURCES = P.source_names("aops_jsonl", "stackexchange_xml")
 TABLE_SOURCES = P.source_names("problem_table")
@@ -110,6 +111,20 @@ def eval_benchmark_file(wildcards):
 def eval_entry(section, name):
     entries = eval_models(config) if section == "models" else config["eval"]["benchmarks"]
     return next(e for e in entries if e["name"] == name)
+
+
+def eval_model(wildcards):
+    """The evaluated prover's entry and the identity of the model it names (a changed model reruns it)."""
+    return {**eval_entry("models", wildcards.model), "identity": model_identity(model_inference(config, wildcards.model))}
+
+
+def eval_resource(key):
+    """One resource of evaluate_prover: the llm family's, or the evaluated model's own."""
+
+    def value(wildcards):
+        return model_resources(config, "llm", model_inference(config, wildcards.model))[key]
+
+    return value
 
 
 def eval_summaries():

@@ -14,7 +14,7 @@ rule decontaminate:
         candidates=f"{P.results}/decontam/{{target}}/candidates.parquet",
     params:
         decontam=config["decontam"],
-        model=model_identity(config["inference"]),
+        model=stage_model_identity(config, "decontam.judge"),
         store=f"{P.cache}/decontaminate/{{target}}.jsonl",
         embedding_cache=str(embedding_cache_path(config)),
     wildcard_constraints:
@@ -23,9 +23,9 @@ rule decontaminate:
         f"{P.logs}/decontaminate/{{target}}.log",
     benchmark:
         f"{P.bench}/decontaminate/{{target}}.tsv"
-    threads: config["resources"]["embed"]["threads"]
+    threads: stage_threads(config, "decontam.judge", "embed")
     resources:
-        **family_resources("embed"),
+        **stage_resources(config, "decontam.judge", "embed"),
     conda:
         "../envs/embed.yaml"
     script:

@@ -12,7 +12,7 @@ rule evaluate_prover:
     params:
         # only what this benchmark x model depends on: adding a benchmark or a model reruns nothing else
         benchmark=lambda wc: eval_entry("benchmarks", wc.benchmark),
-        model=lambda wc: eval_entry("models", wc.model),
+        model=eval_model,
         attempts={k: config["eval"][k] for k in ("n_samples", "max_turns", "sampling")},
         prover={k: v for k, v in config["proofs"].items() if k in PROVER_LOOP_KEYS},
         lean=lean_params(),
@@ -25,7 +25,9 @@ rule evaluate_prover:
     benchmark:
         f"{P.bench}/evaluate_prover/{{benchmark}}/{{model}}.tsv"
     resources:
-        **family_resources("llm"),
+        mem_mb=eval_resource("mem_mb"),
+        runtime=eval_resource("runtime"),
+        gpu=eval_resource("gpu"),
     conda:
         "../envs/lean.yaml"
     script:

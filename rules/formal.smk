@@ -12,7 +12,7 @@ rule autoformalize:
     params:
         formal=config["formal"],
         lean=lean_params(),
-        model=model_identity(config["inference"]),
+        model=stage_model_identity(config, "formal"),
         store=f"{P.cache}/autoformalize/shard-{{shard}}.jsonl",
     wildcard_constraints:
         shard=r"\d+",
@@ -21,7 +21,7 @@ rule autoformalize:
     benchmark:
         f"{P.bench}/autoformalize/shard-{{shard}}.tsv"
     resources:
-        **family_resources("llm"),
+        **stage_resources(config, "formal", "llm"),
     conda:
         "../envs/lean.yaml"
     script:

@@ -39,7 +39,7 @@ rule extract_problems:
         n_shards=source_shards,
         stage=config["problems"]["extraction"],
         faithfulness=config["problems"]["faithfulness"],
-        model=model_identity(config["inference"]),
+        model=stage_model_identity(config, "problems.extraction"),
         store=f"{P.cache}/extract_problems/{{source}}/shard-{{shard}}.jsonl",
     wildcard_constraints:
         source=P.wildcard_pattern(FORUM_SOURCES),
@@ -48,9 +48,9 @@ rule extract_problems:
         f"{P.logs}/extract_problems/{{source}}/shard-{{shard}}.log",
     benchmark:
         f"{P.bench}/extract_problems/{{source}}/shard-{{shard}}.tsv"
-    threads: config["resources"]["llm"]["threads"]
+    threads: stage_threads(config, "problems.extraction", "llm")
     resources:
-        **family_resources(),
+        **stage_resources(config, "problems.extraction", "llm"),
     conda:
         "../envs/vllm.yaml"
     script:
@@ -94,15 +94,15 @@ rule classify_problems:
         stats=f"{P.results}/problems/{{source}}/classified/shard-{{shard}}.stats.json",
     params:
         stage=config["problems"]["classification"],
-        model=model_identity(config["inference"]),
+        model=stage_model_identity(config, "problems.classification"),
         store=f"{P.cache}/classify_problems/{{source}}/shard-{{shard}}.jsonl",
     log:
         f"{P.logs}/classify_problems/{{source}}/shard-{{shard}}.log",
     benchmark:
         f"{P.bench}/classify_problems/{{source}}/shard-{{shard}}.tsv"
-    threads: config["resources"]["llm"]["threads"]
+    threads: stage_threads(config, "problems.classification", "llm")
     resources:
-        **family_resources(),
+        **stage_resources(config, "problems.classification", "llm"),
     conda:
         "../envs/vllm.yaml"
     script:
@@ -119,15 +119,15 @@ rule extract_answers:
         stats=f"{P.results}/problems/{{source}}/answers/shard-{{shard}}.stats.json",
     params:
         stage=config["problems"]["answers"],
-        model=model_identity(config["inference"]),
+        model=stage_model_identity(config, "problems.answers"),
         store=f"{P.cache}/extract_answers/{{source}}/shard-{{shard}}.jsonl",
     log:
         f"{P.logs}/extract_answers/{{source}}/shard-{{shard}}.log",
     benchmark:
         f"{P.bench}/extract_answers/{{source}}/shard-{{shard}}.tsv"
-    threads: config["resources"]["llm"]["threads"]
+    threads: stage_threads(config, "problems.answers", "llm")
     resources:
-        **family_resources(),
+        **stage_resources(config, "problems.answers", "llm"),
     conda:
         "../envs/vllm.yaml"
     script:

@@ -13,7 +13,7 @@ rule prove:
     params:
         proofs=config["proofs"],
         lean=lean_params(),
-        model=model_identity(config["inference"]),
+        model=stage_model_identity(config, "proofs"),
         store=f"{P.cache}/prove/shard-{{shard}}.jsonl",
     wildcard_constraints:
         shard=r"\d+",
@@ -22,7 +22,7 @@ rule prove:
     benchmark:
         f"{P.bench}/prove/shard-{{shard}}.tsv"
     resources:
-        **family_resources("llm"),
+        **stage_resources(config, "proofs", "llm"),
     conda:
         "../envs/lean.yaml"
     script:

@@ -11,7 +11,7 @@ rule generate_solutions:
     params:
         solutions=config["solutions"],
         sandbox=config["sandbox"],
-        model=model_identity(config["inference"]),
+        model=stage_model_identity(config, "solutions"),
         store=f"{P.cache}/generate_solutions/shard-{{shard}}.jsonl",
     wildcard_constraints:
         shard=r"\d+",
@@ -19,9 +19,9 @@ rule generate_solutions:
         f"{P.logs}/generate_solutions/shard-{{shard}}.log",
     benchmark:
         f"{P.bench}/generate_solutions/shard-{{shard}}.tsv"
-    threads: config["resources"]["solutions"]["threads"]
+    threads: stage_threads(config, "solutions", "solutions")
     resources:
-        **family_resources("solutions"),
+        **stage_resources(config, "solutions", "solutions"),
     conda:
         "../envs/vllm.yaml"
     script:

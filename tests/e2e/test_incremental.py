@@ -112,3 +112,28 @@ def test_a_killed_generation_job_loses_and_duplicates_nothing(tmp_path, stub_ser
     assert len(lines) == len(set(lines)) == len(rows)  # each request stored exactly once
     resent = server.stats()["requests"] - sent_before_rerun
     assert resent == len(rows) - stored_at_kill  # only what was not stored at the kill
+
+
+def test_changing_the_provers_model_reruns_only_the_prover_and_its_evaluation(finished):
+    wd, config, server = finished
+    cfg = yaml.safe_load(config.read_text())
+    cfg["models"] = {"prover": {**cfg["inference"], "model": "stub-prover"}}
+    cfg["proofs"]["model"] = "prover"
+    config.write_text(yaml.safe_dump(cfg))
+    jobs = planned_jobs(run_snakemake(wd, config, "-n").output)
+    # prove and the evaluation of the prover's own model (`main`), and what gathers their outputs
+    assert set(jobs) == {
+        "prove",
+        "evaluate_prover",
+        "write_proof_sft_shards",
+        "summarize_eval",
+        "summarize_run",
+        "all",
+    }
+    before = server.stats()["requests"]
+    run_snakemake(wd, config)
+    bodies = server.stats()["bodies"][before:]
+    assert bodies and {b["model"] for b in bodies} == {"stub-prover"}  # no other stage asked again
+    sent = [json.dumps(b["messages"]) for b in bodies]
+    assert all("theorem" in b for b in sent) and not any("Forum post:" in b for b in sent)
+    assert "Nothing to be done" in run_snakemake(wd, config, "-n").output

@@ -12,6 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 import yaml
 from conftest import PRELUDE_LEAN, SMALL_FORMAL, run_snakemake, snakemake_command
@@ -109,3 +110,21 @@ def test_server_stopped_on_ctrl_c(tmp_path):
     while is_alive(state["server_pid"]) or is_alive(state["supervisor_pid"]):
         assert time.monotonic() < deadline, "server outlived Ctrl-C"
         time.sleep(0.2)
+
+
+def test_one_server_per_distinct_model_each_recorded_in_its_state_dir_all_stopped(tmp_path):
+    wd = write_workdir(tmp_path, {"default_reply": "Problem 1: Compute it."})
+    config = yaml.safe_load((wd / "config.yaml").read_text())
+    second = {**config["inference"], "served_model_name": "second", "max_concurrent_requests": 2}
+    second["server"] = {**second["server"], "state_dir": ".mathforge/servers-second"}
+    config["models"] = {"second": second}
+    config["problems"] = {"answers": {"model": "second"}}  # extraction and classification: default
+    (wd / "config.yaml").write_text(yaml.safe_dump(config))
+    run_snakemake(wd, wd / "config.yaml", "results/t/problems/summary.json")
+    logs = server_logs(wd)
+    assert len(logs) == 2  # two models, one server each, shared by both shards' jobs
+    rows = pq.read_table(wd / "results" / "t" / "problems" / "problems.parquet").to_pylist()
+    assert rows and {r["extraction"]["model"] for r in rows} == {"scripted"}
+    assert {r["answer_extraction"]["model"] for r in rows} == {"second"}  # answered by the second server
+    assert_no_server_left(wd)
+    assert not list((wd / ".mathforge" / "servers-second").glob("*.json"))

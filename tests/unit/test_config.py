@@ -267,7 +267,8 @@ def test_schema_walk_finds_properties_everywhere(schema: dict) -> None:
     assert ".sources.items.shards" in paths  # list items
     assert "$defs.sampling.top_p" in paths  # definitions
     assert ".problems.classification.classes.items.route" in paths  # list items inside objects
-    assert ".inference.server.cpu_threads" in paths
+    assert "$defs.inference.server.cpu_threads" in paths  # the inference section, shared by `models`
+    assert "$defs.llm_call.model" in paths and ".proofs.model" in paths
     assert len(paths) > 70
 
 

@@ -15,7 +15,12 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--cache-dir", default=None, help="default: $XDG_CACHE_HOME/mathforge/models")
     pool = sub.add_parser("pool", help="the long-lived vLLM server pool on Slurm (inference.backend: pool)")
     pool.add_argument("action", choices=["start", "status", "stop"])
-    pool.add_argument("--configfile", required=True, help="the workflow config (its inference section)")
+    pool.add_argument(
+        "--configfile", required=True, help="the workflow config (its models / inference section)"
+    )
+    pool.add_argument(
+        "--model", default="default", help="the model of `models` the pool serves (default: default)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "build-model":
@@ -23,15 +28,16 @@ def main(argv: list[str] | None = None) -> int:
 
         print(ensure_embedded_model(args.cache_dir))
     elif args.command == "pool":
-        return _pool(args.action, args.configfile)
+        return _pool(args.action, args.configfile, args.model)
     return 0
 
 
-def _pool(action: str, configfile: str) -> int:
+def _pool(action: str, configfile: str, model: str) -> int:
     from mathforge.config import load_config
     from mathforge.inference import pool
+    from mathforge.inference.models import model_section
 
-    cfg = load_config(configfile)["inference"]
+    cfg = model_section(load_config(configfile), model, "--model")
     if action == "start":
         print("\n".join(pool.start_pool(cfg)))
     elif action == "stop":

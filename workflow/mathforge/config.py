@@ -61,6 +61,11 @@ def apply_defaults(value: Any, schema: dict, root: dict) -> Any:
                 value[key] = copy.deepcopy(sub_resolved["default"])
             if key in value:
                 value[key] = apply_defaults(value[key], sub, root)
+    if isinstance(value, dict) and isinstance(schema.get("additionalProperties"), dict):
+        # maps of named entries (`models`): every entry gets its schema's defaults
+        named = schema["additionalProperties"]
+        for key in set(value) - set(schema.get("properties", {})):
+            value[key] = apply_defaults(value[key], named, root)
     elif isinstance(value, list) and isinstance(schema.get("items"), dict):
         value = [apply_defaults(item, schema["items"], root) for item in value]
     return value
@@ -89,6 +94,11 @@ def validate_config(config: dict, schema: dict | None = None, basedir: str | Pat
     if notes:
         raise ConfigError("invalid configuration:\n" + "\n".join(notes))
     schema = schema or load_schema(base / "config" / "schema.yaml")
+    with_models = "models" in schema.get("properties", {})
+    if with_models:
+        from mathforge.inference.models import layer_default_model
+
+        layer_default_model(config)
     apply_defaults(config, schema, schema)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
@@ -99,6 +109,10 @@ def validate_config(config: dict, schema: dict | None = None, basedir: str | Pat
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ConfigError(f"sources: names must be unique, repeated: {duplicates}")
+    if with_models:
+        from mathforge.inference.models import resolve_models
+
+        resolve_models(config)
     if config["prompts_dir"] is None:
         config["prompts_dir"] = str(base / "config" / "prompts")
     return config

@@ -11,6 +11,7 @@ import re
 import sys
 from pathlib import Path
 
+from mathforge.inference.models import managed_state_dirs
 from mathforge.inference.processes import is_ancestor
 from mathforge.inference.server import OWNER_ENV, stop_session_servers
 
@@ -37,7 +38,8 @@ def stop_servers(config: dict) -> None:
     """onsuccess/onerror hook: stop the inference servers this Snakemake process owns."""
     if os.environ.get(OWNER_ENV) != str(os.getpid()):
         return
-    n = stop_session_servers(Path(config["inference"]["server"]["state_dir"]))
+    # one managed server per distinct model: each model's state_dir holds the ones it started
+    n = sum(stop_session_servers(Path(d)) for d in managed_state_dirs(config))
     if n:
         logging.getLogger("mathforge").info("stopped %d inference server(s)", n)
 

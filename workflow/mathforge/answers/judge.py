@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from mathforge.answers.equivalence import AnswerComparer
 from mathforge.inference.client import SamplingParams
 from mathforge.inference.generation import Generator, make_request
+from mathforge.inference.models import stage_model
 from mathforge.problems.schema import llm_meta
 from mathforge.prompts import load_prompt
 
@@ -68,7 +69,7 @@ def judge_answers(
         params = SamplingParams.from_config(stage)
         requests = [
             make_request(
-                cfg["inference"],
+                stage_model(cfg, "answers.judge"),
                 prompt.render(problem=items[i][0], expected_answer=items[i][1], predicted_answer=items[i][2]),
                 params,
             )

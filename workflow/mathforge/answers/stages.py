@@ -19,6 +19,7 @@ from mathforge.answers.schema import FINAL_JUDGED_SCHEMA, JUDGED_SCHEMA, MAJORIT
 from mathforge.funnel import StepStats, write_step
 from mathforge.hygiene.statement import states_answer
 from mathforge.inference.generation import Generator
+from mathforge.inference.models import stage_model
 from mathforge.io import read_records
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ def _judging(cfg: dict, store_path: str):
     with _comparer(cfg) as comparer, contextlib.ExitStack() as stack:
         generator = None
         if cfg["answers"]["judge"]["enabled"]:
-            generator = stack.enter_context(Generator(cfg["inference"], store_path))
+            generator = stack.enter_context(Generator(stage_model(cfg, "answers.judge"), store_path))
         yield comparer, generator
 
 

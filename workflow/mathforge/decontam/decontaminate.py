@@ -27,6 +27,7 @@ from mathforge.decontam.lexical import LexicalIndex
 from mathforge.decontam.normalize import ngrams, tokens
 from mathforge.inference.client import SamplingParams
 from mathforge.inference.generation import Generator, make_request
+from mathforge.inference.models import stage_model
 from mathforge.io import write_json, write_parquet
 from mathforge.prompts import load_prompt
 from mathforge.text import parse_label
@@ -151,11 +152,13 @@ def _judge(
         raise ValueError(f"prompt {prompt.name!r} needs 'labels' (positive = same problem)")
     requests = [
         make_request(
-            cfg["inference"], prompt.render(problem=texts[row], benchmark=items[c.item].text), params
+            stage_model(cfg, "decontam.judge"),
+            prompt.render(problem=texts[row], benchmark=items[c.item].text),
+            params,
         )
         for row, c in pairs
     ]
-    with Generator(cfg["inference"], store_path) as gen:
+    with Generator(stage_model(cfg, "decontam.judge"), store_path) as gen:
         results = gen.run(requests)
     verdicts = {}
     for (row, c), request in zip(pairs, requests, strict=True):

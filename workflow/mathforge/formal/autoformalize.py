@@ -24,6 +24,7 @@ from mathforge.answers.judge import parse_judgement
 from mathforge.errors import InferenceError, InputError
 from mathforge.inference.client import SamplingParams
 from mathforge.inference.generation import Generator, make_request
+from mathforge.inference.models import stage_model
 from mathforge.lean.feedback import error_feedback
 from mathforge.lean.source import strip_comments, theorem_name
 from mathforge.lean.verify import LeanVerdict
@@ -122,7 +123,8 @@ class Autoformalizer:
 
     def _ask(self, conversations: list[list[dict]], params: list[SamplingParams]) -> list[dict]:
         requests = [
-            make_request(self.cfg["inference"], m, p) for m, p in zip(conversations, params, strict=True)
+            make_request(stage_model(self.cfg, "formal"), m, p)
+            for m, p in zip(conversations, params, strict=True)
         ]
         results = self.generator.run(requests)
         return [results[r.key] for r in requests]

@@ -13,6 +13,7 @@ from mathforge.formal.autoformalize import Autoformalizer
 from mathforge.funnel import StepStats, write_step
 from mathforge.ids import shard_of
 from mathforge.inference.generation import Generator
+from mathforge.inference.models import stage_model
 from mathforge.io import read_records
 from mathforge.lean.backends import lean_backend
 from mathforge.lean.verify import check_statement
@@ -61,7 +62,7 @@ def autoformalize_stage(
     if problems:
         backend = lean_backend(cfg)
         try:
-            with Generator(cfg["inference"], store_path) as gen:
+            with Generator(stage_model(cfg, "formal"), store_path) as gen:
                 results = Autoformalizer(
                     cfg,
                     gen,

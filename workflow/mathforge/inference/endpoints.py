@@ -26,7 +26,8 @@ class InferenceTarget:
 
 def served_model_name(cfg: dict) -> str:
     if cfg["backend"] == "embedded":
-        return embedded_model.SERVED_NAME
+        # a second name lets one run serve the embedded model twice, with different settings
+        return cfg.get("served_model_name") or embedded_model.SERVED_NAME
     if not cfg.get("model"):
         raise ConfigError(f"inference.model must be set for backend {cfg['backend']!r}")
     return cfg.get("served_model_name") or cfg["model"]
@@ -65,7 +66,7 @@ def server_spec(cfg: dict) -> VLLMServerSpec:
         path = embedded_model.ensure_embedded_model(cfg["embedded"].get("cache_dir"))
         return VLLMServerSpec(
             model=str(path),
-            served_model_name=embedded_model.SERVED_NAME,
+            served_model_name=served_model_name(cfg),
             device="cpu",
             dtype=embedded_model.cpu_dtype(cfg["embedded"]["dtype"]),
             enforce_eager=True,

@@ -14,6 +14,7 @@ from mathforge.funnel import StepStats, write_step
 from mathforge.hygiene.statement import states_answer
 from mathforge.inference.client import SamplingParams
 from mathforge.inference.generation import Generator, make_request
+from mathforge.inference.models import stage_model
 from mathforge.io import read_records
 from mathforge.problems.schema import ANSWERS_SCHEMA, DROPPED_SCHEMA, llm_meta
 from mathforge.prompts import load_prompt
@@ -69,10 +70,10 @@ def extract_answers(
             row["answer_status"] = "no_discussion"
         else:
             todo.append(row)
-    with Generator(cfg["inference"], store_path) as gen:
+    with Generator(stage_model(cfg, "problems.answers"), store_path) as gen:
         requests = [
             make_request(
-                cfg["inference"],
+                stage_model(cfg, "problems.answers"),
                 prompt.render(problem=r["problem"], forum_post=r["forum_post"],
                               forum_discussions=r["forum_discussions"]),
                 params,

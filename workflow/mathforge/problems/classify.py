@@ -14,6 +14,7 @@ from mathforge.errors import ConfigError
 from mathforge.funnel import StepStats, write_step
 from mathforge.inference.client import SamplingParams
 from mathforge.inference.generation import Generator, make_request
+from mathforge.inference.models import stage_model
 from mathforge.io import read_records
 from mathforge.problems.schema import CLASSIFIED_SCHEMA, DROPPED_SCHEMA, llm_meta
 from mathforge.prompts import load_prompt
@@ -37,7 +38,7 @@ def classify_problems(
         row["problem_type"] = "answer"
         row["route"] = "answers"
     active = list(rows)
-    with Generator(cfg["inference"], store_path) as gen:
+    with Generator(stage_model(cfg, "problems.classification"), store_path) as gen:
         for cls in stage["classes"]:
             if cls["route"] not in ROUTES:
                 raise ConfigError(f"classification class {cls['name']!r}: route must be one of {ROUTES}")
@@ -45,7 +46,10 @@ def classify_problems(
             if prompt.labels is None:
                 raise ConfigError(f"prompt {prompt.name!r} has no 'labels'; classifier prompts need them")
             requests = [
-                make_request(cfg["inference"], prompt.render(problem=r["problem"]), params) for r in active
+                make_request(
+                    stage_model(cfg, "problems.classification"), prompt.render(problem=r["problem"]), params
+                )
+                for r in active
             ]
             results = gen.run(requests)
             still_active = []

@@ -15,6 +15,7 @@ from mathforge.hygiene.faithful import Unsupported, describe, unsupported_conten
 from mathforge.ids import problem_id, shard_of
 from mathforge.inference.client import SamplingParams
 from mathforge.inference.generation import Generator, make_request
+from mathforge.inference.models import stage_model
 from mathforge.io import read_records
 from mathforge.problems.schema import DROPPED_SCHEMA, EXTRACTED_SCHEMA, PROVENANCE_NAMES, llm_meta
 from mathforge.prompts import load_prompt
@@ -93,7 +94,9 @@ def _retry(
             {"role": "assistant", "content": items[i].record["text"]},
             *prompt.render(unsupported=unsupported),
         ]
-        requests.append(make_request(cfg["inference"], [*items[i].messages, *turn], params))
+        requests.append(
+            make_request(stage_model(cfg, "problems.extraction"), [*items[i].messages, *turn], params)
+        )
     results = gen.run(requests)
     items = list(items)
     for i, request in zip(todo, requests, strict=True):
@@ -165,9 +168,9 @@ def extract_problems(
     threads = select_shard(read_records(raw_path), shard, n_shards)
     stats = StepStats(step="extract_problems", n_in=len(threads))
     stats.extra["faithfulness"] = {"retried": 0, "recovered": 0, "unfaithful": 0}
-    with Generator(cfg["inference"], store_path) as gen:
+    with Generator(stage_model(cfg, "problems.extraction"), store_path) as gen:
         messages = [prompt.render(forum_post=t["forum_post"]) for t in threads]
-        requests = [make_request(cfg["inference"], m, params) for m in messages]
+        requests = [make_request(stage_model(cfg, "problems.extraction"), m, params) for m in messages]
         results = gen.run(requests)
         items = [
             _Extraction(t, m, results[r.key], check, prompt)

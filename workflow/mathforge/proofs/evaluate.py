@@ -18,6 +18,7 @@ from mathforge.config import deep_update, validate_config
 from mathforge.errors import InputError
 from mathforge.funnel import StepStats, write_step
 from mathforge.inference.endpoints import model_identity
+from mathforge.inference.models import model_section, stage_model
 from mathforge.io import read_table_records, svg_figure, write_text
 from mathforge.proofs.passk import mean_pass_at_k
 from mathforge.proofs.stage import PROOF_SCHEMA, attempt_row, run_prover, statement_from_record
@@ -26,16 +27,23 @@ log = logging.getLogger(__name__)
 
 
 def eval_models(cfg: dict) -> list[dict]:
-    """The models to evaluate: the configured ones, or the pipeline's own as `main`."""
-    return cfg["eval"]["models"] or [{"name": "main", "inference": {}}]
+    """The provers to evaluate: the configured ones, or the pipeline's own (`proofs.model`) as `main`."""
+    return cfg["eval"]["models"] or [{"name": "main", "model": None, "inference": {}}]
 
 
 def model_inference(cfg: dict, name: str) -> dict:
-    """The inference section of the evaluated model `name` (its overrides over the pipeline's)."""
-    model = next((m for m in eval_models(cfg) if m["name"] == name), None)
-    if model is None:
+    """The inference section of the evaluated prover `name`: the model it names in `models` (null =
+    the prover's), with the deprecated per-entry `inference` overrides merged over it."""
+    entry = next((m for m in eval_models(cfg) if m["name"] == name), None)
+    if entry is None:
         raise KeyError(f"eval.models has no model named {name!r}")
-    merged = deep_update(copy.deepcopy(cfg["inference"]), model["inference"])
+    if entry.get("model"):
+        base = model_section(cfg, entry["model"], f"eval.models[{name}].model")
+    else:
+        base = stage_model(cfg, "proofs")
+    if not entry.get("inference"):
+        return base
+    merged = deep_update(copy.deepcopy(base), entry["inference"])
     return validate_config({"inference": merged})["inference"]
 
 

@@ -16,6 +16,7 @@ from mathforge.funnel import StepStats, write_step
 from mathforge.ids import canonical_json, sha256_hex, shard_of
 from mathforge.inference.endpoints import model_identity
 from mathforge.inference.generation import Generator
+from mathforge.inference.models import stage_model
 from mathforge.io import read_records, read_table_records
 from mathforge.lean.backends import lean_backend
 from mathforge.lean.checker import ProofChecker
@@ -236,12 +237,18 @@ def prove_stage(
     attempts: dict[str, list[Attempt]] = {}
     if statements:
         attempts, counters = run_prover(
-            statements, cfg, stage, cfg["inference"], store_path, stage["n_pass"], stage["stop_at_first"]
+            statements,
+            cfg,
+            stage,
+            stage_model(cfg, "proofs"),
+            store_path,
+            stage["n_pass"],
+            stage["stop_at_first"],
         )
         stats.extra.update(counters)
     prompt_name = stage["prompts"]["prove"]
     provenance = {
-        "model": model_identity(cfg["inference"]),
+        "model": model_identity(stage_model(cfg, "proofs")),
         "prompt_name": prompt_name,
         "prompt_hash": load_prompt(cfg["prompts_dir"], prompt_name).hash,
         "sampling": json.dumps(stage["sampling"], sort_keys=True),

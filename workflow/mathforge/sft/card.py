@@ -10,7 +10,7 @@ from mathforge.answers.stages import solve_rate_histogram
 from mathforge.funnel import StepStats
 from mathforge.hygiene.report import hygiene_markdown
 from mathforge.ids import canonical_json, sha256_hex
-from mathforge.inference.endpoints import model_identity
+from mathforge.inference.models import stage_model_identity
 from mathforge.io import write_text
 from mathforge.truncation import describe_cuts
 
@@ -152,7 +152,7 @@ def write_card(
         "answer kept.",
         "",
         f"- config hash: `{config_hash}`",
-        f"- model: `{model_identity(cfg['inference'])}`",
+        f"- model: `{stage_model_identity(cfg, 'solutions')}`",
         f"- efforts: {', '.join(cfg['solutions']['efforts'])}; solutions per problem and effort: "
         f"{cfg['solutions']['n_tir']} with the tool + {cfg['solutions']['n_plain']} without",
         f"- TIR format in `messages`: {cfg['sft']['tir_format']}",

@@ -24,6 +24,7 @@ from mathforge.ids import shard_of
 from mathforge.inference.client import SamplingParams
 from mathforge.inference.endpoints import InferenceTarget, model_identity, open_target, server_spec
 from mathforge.inference.generation import make_client, request_key, retries_exhausted, run_concurrently
+from mathforge.inference.models import stage_model
 from mathforge.inference.store import RequestStore
 from mathforge.io import read_records
 from mathforge.problems.schema import PROVENANCE
@@ -43,7 +44,7 @@ MODES = ("tir", "plain")
 def build_tasks(rows: list[dict], cfg: dict) -> list[tuple[dict, dict, SolutionTask]]:
     """(problem row, row metadata, task) for every solution of `rows`."""
     stage = cfg["solutions"]
-    model_id = model_identity(cfg["inference"])
+    model_id = model_identity(stage_model(cfg, "solutions"))
     prompts = {mode: load_prompt(cfg["prompts_dir"], stage["prompts"][mode]) for mode in MODES}
     tir = stage["tir"]
     tags = load_code_tags(cfg["prompts_dir"], tir["code_tags"])
@@ -103,9 +104,9 @@ def chat_template_renderer(cfg: dict) -> Callable[..., str]:
 
     path = cfg["solutions"]["tir"]["tokenizer"]
     if not path:
-        if cfg["inference"]["backend"] == "openai":
+        if stage_model(cfg, "solutions")["backend"] == "openai":
             raise ConfigError("solutions.tir.tokenizer is required for the completions transport with openai")
-        path = server_spec(cfg["inference"]).model
+        path = server_spec(stage_model(cfg, "solutions")).model
     tokenizer = AutoTokenizer.from_pretrained(path)
     kwargs = cfg["solutions"]["sampling"].get("chat_template_kwargs") or {}
 
@@ -124,7 +125,7 @@ async def _run_all(
     needs_sandbox = any(t.tir for t in pending)
     sessions = asyncio.Semaphore(cfg["sandbox"]["max_sessions"])
     async with (
-        make_client(target, cfg["inference"]) as client,
+        make_client(target, stage_model(cfg, "solutions")) as client,
         open_sandbox(cfg["sandbox"]) if needs_sandbox else contextlib.nullcontext() as sandbox,
     ):
 
@@ -139,7 +140,7 @@ async def _run_all(
             counts["completion_tokens"] += result.completion_tokens
 
         errors = await run_concurrently(
-            pending, cfg["inference"]["max_concurrent_requests"], solve, "solution"
+            pending, stage_model(cfg, "solutions")["max_concurrent_requests"], solve, "solution"
         )
     if errors:
         raise retries_exhausted(errors, "solution")
@@ -154,7 +155,7 @@ def run_tasks(tasks: list[SolutionTask], cfg: dict, store: RequestStore) -> Coun
     if pending:
         needs_render = cfg["solutions"]["tir"]["transport"] == "completions" and any(t.tir for t in pending)
         render = chat_template_renderer(cfg) if needs_render else None
-        with open_target(cfg["inference"]) as target:
+        with open_target(stage_model(cfg, "solutions")) as target:
             generating = time.monotonic()  # server start-up excluded from the generation rate
             asyncio.run(_run_all(pending, target, cfg, store, render, counts))
             counts["generation_seconds"] = round(time.monotonic() - generating, 3)
