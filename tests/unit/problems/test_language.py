@@ -91,14 +91,21 @@ def test_a_problem_that_is_all_math_is_undetermined():
     assert route_of("en", 0.9, cfg) == "keep"
 
 
-def test_a_translation_must_keep_the_numbers_and_operations():
-    assert translation_problem({"text": FR_EN, "finish_reason": "stop"}, FR, True) == (FR_EN, None, None)
-    text, reason, detail = translation_problem({"text": "Show $n^2-n$ is divisible by $6$."}, FR, True)
+LANG_CFG = {"check_translation": True, "target": "en", "min_letters": 3, "min_confidence": 0.5}
+
+
+def test_a_translation_must_keep_the_numbers_and_operations_and_be_in_english():
+    assert translation_problem({"text": FR_EN, "finish_reason": "stop"}, FR, LANG_CFG) == (FR_EN, None, None)
+    text, reason, detail = translation_problem({"text": "Show $n^2-n$ is divisible by $6$."}, FR, LANG_CFG)
     assert text is None and reason == "translation:lost_math" and detail.startswith("3 in $n^3-n$")
-    assert translation_problem({"text": FR_EN, "finish_reason": "length"}, FR, True)[1] == (
+    assert translation_problem({"text": FR_EN, "finish_reason": "length"}, FR, LANG_CFG)[1] == (
         "translation:cut_by_token_limit"
     )
-    assert translation_problem({"error": "400"}, FR, True)[1] == "translation:request_rejected"
+    assert translation_problem({"error": "400"}, FR, LANG_CFG)[1] == "translation:request_rejected"
+    # the original copied back: every number kept, but not translated
+    text, reason, detail = translation_problem({"text": FR}, FR, LANG_CFG)
+    assert (text, reason) == (None, "translation:not_translated") and detail.startswith("fr (")
+    assert translation_problem({"text": FR}, FR, {**LANG_CFG, "check_translation": False})[0] == FR
 
 
 def _run(cfg, tmp_path):

@@ -4,7 +4,8 @@ Translation is NuminaMath's step for non-English forums: the LLM writes the prob
 the original stays in `original_problem`. Formulas and numbers must survive: the numbers and
 content commands of the original must all be in the translation (the faithfulness check of
 extraction, mathforge.hygiene.faithful, run from original to translation); a translation that
-loses one is dropped as `translation:lost_math` with what it lost.
+loses one is dropped as `translation:lost_math` with what it lost, and a reply that is still in
+another language (small models copy the original back) as `translation:not_translated`.
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ def route_of(language: str, confidence: float, lang_cfg: dict) -> str:
 
 
 def translation_problem(
-    record: dict, original: str, check: bool
+    record: dict, original: str, lang_cfg: dict
 ) -> tuple[str | None, str | None, str | None]:
-    """(translation, drop reason, detail) of one translation reply."""
+    """(translation, drop reason, detail) of one translation reply (`lang_cfg`: problems.language)."""
     if record.get("error"):
         return None, "translation:request_rejected", record["error"]
     if record.get("finish_reason") == "length":
@@ -44,10 +45,18 @@ def translation_problem(
     text = (record.get("text") or "").strip()
     if not text:
         return None, "translation:empty", None
+    if not lang_cfg["check_translation"]:
+        return text, None, None
     # No implicit numbers: the 0s and 1s of the original are content a translation must carry.
-    lost = unsupported_content(original, text, implicit=()) if check else []
+    lost = unsupported_content(original, text, implicit=())
     if lost:
         return None, "translation:lost_math", f"{describe(lost)} | translation: {text}"
+    found = detect_language(text, lang_cfg["min_letters"])
+    if (
+        found.language not in (lang_cfg["target"], UNDETERMINED)
+        and found.confidence >= lang_cfg["min_confidence"]
+    ):
+        return None, "translation:not_translated", f"{found.language} ({found.confidence}): {text}"
     return text, None, None
 
 
@@ -83,9 +92,7 @@ def _translate(rows: list[dict], cfg: dict, store_path: str, stats: StepStats) -
     for row, request in zip(rows, requests, strict=True):
         record = results[request.key]
         row["translation"] = llm_meta(record, prompt, params)
-        text, reason, detail = translation_problem(
-            record, row["problem"], cfg["problems"]["language"]["check_translation"]
-        )
+        text, reason, detail = translation_problem(record, row["problem"], cfg["problems"]["language"])
         if reason:
             failed.append((row, reason, detail))
         else:
