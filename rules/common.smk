@@ -24,7 +24,31 @@ def faithfulness_retry_prompt():
 
 
 def classifier_prompts():
-    return [prompt_file(c["prompt"]) for c in config["problems"]["classification"]["classes"]]
+    """The question-type classifiers' prompts, and the subject prompt when problem types are on."""
+    typing = config["problems"]["problem_type"]
+    subject = [prompt_file(typing["sampling"]["prompt"])] if typing["enabled"] else []
+    return [prompt_file(c["prompt"]) for c in config["problems"]["classification"]["classes"]] + subject
+
+
+def translation_prompt():
+    """The translation prompt when language detection is on ([] otherwise)."""
+    return [prompt_file(config["problems"]["translation"]["prompt"])] if language_enabled() else []
+
+
+def language_enabled():
+    return config["problems"]["language"]["enabled"]
+
+
+def classify_input(wildcards):
+    """Classification reads detect_language's output when it is on, else the extracted shard."""
+    step = "language" if language_enabled() else "extracted"
+    return f"{P.results}/problems/{wildcards.source}/{step}/shard-{wildcards.shard}.parquet"
+
+
+def problem_step_files(suffix):
+    """`suffix` files of every problems shard step (detect_language's only when it is on)."""
+    steps = ["extracted", *(["language"] if language_enabled() else []), "classified", "answers"]
+    return [f for step in steps for f in P.shard_files(f"{{results}}/problems/{{source}}/{step}/shard-{{shard}}{suffix}")]
 
 
 def family_resources(family="llm"):

@@ -1,4 +1,5 @@
-# problems: forum threads -> extracted problems -> classified -> forum answers -> merged.
+# problems: forum threads -> extracted problems -> [language: detected, routed, translated] -> classified
+# (question type, subject) -> forum answers -> merged.
 # Per source and shard; shards are chosen from a hash of the thread id (see mathforge.ids).
 
 
@@ -83,9 +84,37 @@ rule import_problems:
         "../scripts/import_problems.py"
 
 
-rule classify_problems:
+rule detect_language:
     input:
         problems=f"{P.results}/problems/{{source}}/extracted/shard-{{shard}}.parquet",
+        prompt=translation_prompt(),
+    output:
+        problems=f"{P.results}/problems/{{source}}/language/shard-{{shard}}.parquet",
+        dropped=f"{P.results}/problems/{{source}}/language/shard-{{shard}}.dropped.parquet",
+        stats=f"{P.results}/problems/{{source}}/language/shard-{{shard}}.stats.json",
+    params:
+        language=config["problems"]["language"],
+        translation=config["problems"]["translation"],
+        model=stage_model_identity(config, "problems.translation"),
+        store=f"{P.cache}/detect_language/{{source}}/shard-{{shard}}.jsonl",
+    wildcard_constraints:
+        shard=r"\d+",
+    log:
+        f"{P.logs}/detect_language/{{source}}/shard-{{shard}}.log",
+    benchmark:
+        f"{P.bench}/detect_language/{{source}}/shard-{{shard}}.tsv"
+    threads: stage_threads(config, "problems.translation", "llm")
+    resources:
+        **stage_resources(config, "problems.translation", "llm"),
+    conda:
+        "../envs/vllm.yaml"
+    script:
+        "../scripts/detect_language.py"
+
+
+rule classify_problems:
+    input:
+        problems=classify_input,
         prompts=classifier_prompts(),
     output:
         classified=f"{P.results}/problems/{{source}}/classified/shard-{{shard}}.parquet",
@@ -94,6 +123,7 @@ rule classify_problems:
         stats=f"{P.results}/problems/{{source}}/classified/shard-{{shard}}.stats.json",
     params:
         stage=config["problems"]["classification"],
+        problem_type=config["problems"]["problem_type"],
         model=stage_model_identity(config, "problems.classification"),
         store=f"{P.cache}/classify_problems/{{source}}/shard-{{shard}}.jsonl",
     log:
@@ -138,13 +168,8 @@ rule merge_problems:
     input:
         answers=P.shard_files("{results}/problems/{source}/answers/shard-{shard}.parquet"),
         proofs=P.shard_files("{results}/problems/{source}/classified/shard-{shard}.proofs.parquet"),
-        dropped=P.shard_files("{results}/problems/{source}/extracted/shard-{shard}.dropped.parquet")
-        + P.shard_files("{results}/problems/{source}/classified/shard-{shard}.dropped.parquet")
-        + P.shard_files("{results}/problems/{source}/answers/shard-{shard}.dropped.parquet"),
-        stats=[f"{P.results}/problems/{s}/raw.stats.json" for s in FORUM_SOURCES]
-        + P.shard_files("{results}/problems/{source}/extracted/shard-{shard}.stats.json")
-        + P.shard_files("{results}/problems/{source}/classified/shard-{shard}.stats.json")
-        + P.shard_files("{results}/problems/{source}/answers/shard-{shard}.stats.json"),
+        dropped=problem_step_files(".dropped.parquet"),
+        stats=[f"{P.results}/problems/{s}/raw.stats.json" for s in FORUM_SOURCES] + problem_step_files(".stats.json"),
     output:
         problems=f"{P.results}/problems/problems.parquet",
         proofs=f"{P.results}/problems/proof_problems.parquet",

@@ -14,6 +14,11 @@ rule summarize_run:
         solve_rates=report(
             f"{P.results}/report/solve_rates.svg", caption="../workflow/report/solve_rates.rst", category="Statistics"
         ),
+        problem_types=report(
+            f"{P.results}/report/problem_types.svg",
+            caption="../workflow/report/problem_types.rst",
+            category="Statistics",
+        ),
     log:
         f"{P.logs}/summarize_run.log",
     benchmark:

@@ -5,4 +5,11 @@ from mathforge.run_report import write_run_report
 
 with job_logging(snakemake.log[0]):
     out = snakemake.output
-    write_run_report(list(snakemake.input.summaries), out.table, out.plot, out.statistics, out.solve_rates)
+    write_run_report(
+        list(snakemake.input.summaries),
+        out.table,
+        out.plot,
+        out.statistics,
+        out.solve_rates,
+        out.problem_types,
+    )

@@ -50,6 +50,9 @@ def workdir(tmp_path, stub_server):
 
 def test_full_run_then_nothing_to_do(workdir):
     wd, _server = workdir
+    config = yaml.safe_load((wd / "config.yaml").read_text())
+    config["problems"] = {"language": {"enabled": True}, "problem_type": {"enabled": True}}
+    (wd / "config.yaml").write_text(yaml.safe_dump(config))
     run_snakemake(wd, wd / "config.yaml")
     results = wd / "results" / "t" / "problems"
     problems = pq.read_table(results / "problems.parquet").to_pylist()
@@ -98,6 +101,8 @@ def test_full_run_then_nothing_to_do(workdir):
         problem = by_id[row["problem_id"]]
         assert row["license"] == problem["license"] and row["license"] not in (None, "None")
         assert (row["source_url"], row["authors"]) == (problem["source_url"], problem["authors"])
+        labels = ("language", "question_type", "problem_type")
+        assert [row[k] for k in labels] == [problem[k] for k in labels] and row["language"] == "en"
     proof_sft = pq.read_table(wd / "results" / "t" / "sft" / "proofs" / "data").to_pylist()
     assert proof_sft and all(r["license"] == "unknown" and "source_url" in r for r in proof_sft)
     assert "## Licences and attribution" in (wd / "results" / "t" / "sft" / "card.md").read_text()
@@ -115,6 +120,8 @@ def test_full_run_then_nothing_to_do(workdir):
     statistics = (wd / "results" / "t" / "report" / "statistics.md").read_text()
     assert "| plain/" in statistics and "## Majority answers" in statistics and "| answers |" in statistics
     assert (wd / "results" / "t" / "report" / "solve_rates.svg").exists()
+    assert "## Problems by language, question type and subject" in statistics and "| answer |" in statistics
+    assert "<svg" in (wd / "results" / "t" / "report" / "problem_types.svg").read_text()
     check_sft_hygiene(wd / "results" / "t", solutions, funnel, statistics)
 
     dry = run_snakemake(wd, wd / "config.yaml", "-n")

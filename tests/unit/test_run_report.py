@@ -40,8 +40,9 @@ def test_written_table_and_plot(tmp_path):
     for i, summary in enumerate([PROBLEMS, SHARD]):
         paths.append(tmp_path / f"{i}.json")
         paths[-1].write_text(json.dumps(summary))
-    out = [str(tmp_path / name) for name in ("f.md", "f.svg", "s.md", "s.svg")]
+    out = [str(tmp_path / name) for name in ("f.md", "f.svg", "s.md", "s.svg", "t.svg")]
     write_run_report([str(p) for p in paths], *out)
+    assert "<svg" in (tmp_path / "t.svg").read_text()
     assert (tmp_path / "f.md").read_text().startswith("# Funnel")
     assert "<svg" in (tmp_path / "f.svg").read_text() and "<svg" in (tmp_path / "s.svg").read_text()
     assert (tmp_path / "s.md").read_text().startswith("# Solutions, answers and decontamination")

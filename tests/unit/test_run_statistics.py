@@ -105,3 +105,32 @@ def test_the_sft_hygiene_audit_is_a_table_of_the_statistics_not_a_funnel_stage()
     assert "| low_without_tool | 3 | 0 | 1 | 2 |" in md and "| total | 3 | 0 | 1 | 2 |" in md
     assert "invented_tool_output (drop)" in md and "2 rows, 0 failing" in md
     assert "sft_hygiene" not in funnel([*SOLUTIONS, HYGIENE])
+
+
+def test_problem_labels_become_tables_by_source_and_a_subject_chart(tmp_path):
+    from mathforge.run_statistics import problem_type_plot
+
+    problems = {
+        "funnel": {"detect_language": {"n_in": 4, "n_out": 3, "dropped": {"translation:lost_math": 1},
+                                       "languages": {"en": 2, "fr": 2}, "language_routes": {"keep": 2, "translate": 2},
+                                       "translated": 1}},
+        "labels": {
+            "language": {"aops": {"en": 1, "fr": 1}, "se": {"en": 1}},
+            "question_type": {"aops": {"answer": 1, "proof": 1}, "se": {"answer": 1}},
+            "problem_type": {"aops": {"Algebra": 1, "Geometry": 1}, "se": {"Algebra": 1}},
+        },
+    }  # fmt: skip
+    stats = run_statistics([problems])
+    md = statistics_markdown(stats)
+    assert "Detected languages (every extracted problem, before routing): en: 2, fr: 2." in md
+    assert "Translated into English: 1. Dropped: translation:lost_math: 1." in md
+    assert "| value | aops | se | total |" in md
+    assert "| Algebra | 1 | 1 | 2 |" in md and "| Geometry | 1 | 0 | 1 |" in md
+    assert "| proof | 1 | 0 | 1 |" in md and "| fr | 1 | 0 | 1 |" in md
+    problem_type_plot(stats["problems"]["labels"], str(tmp_path / "p.svg"))
+    svg = (tmp_path / "p.svg").read_text()
+    assert "<svg" in svg and "Geometry" in svg and "aops" in svg
+
+
+def test_no_label_section_without_problem_labels():
+    assert "Problems by language" not in statistics_markdown(run_statistics([]))

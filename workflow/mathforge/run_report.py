@@ -9,6 +9,7 @@ from collections import Counter
 
 from mathforge.io import svg_figure, write_text
 from mathforge.run_statistics import (
+    problem_type_plot,
     run_statistics,
     solve_rate_plot,
     statistics_markdown,
@@ -17,7 +18,7 @@ from mathforge.run_statistics import (
 )
 from mathforge.truncation import add_counts
 
-PROBLEM_STEPS = ("ingest", "extract_problems", "classify_problems", "extract_answers")
+PROBLEM_STEPS = ("ingest", "extract_problems", "detect_language", "classify_problems", "extract_answers")
 
 
 def _add(
@@ -85,10 +86,12 @@ def funnel_plot(stages: dict[str, dict], path: str) -> None:
 
 
 def write_run_report(
-    summary_paths: list[str], md_path: str, plot_path: str, stats_path: str, solve_rates_path: str
-) -> dict[str, dict]:
+    summary_paths: list[str], md_path: str, plot_path: str, stats_path: str, solve_rates_path: str,
+    problem_types_path: str | None = None,
+) -> dict[str, dict]:  # fmt: skip
     """The funnel (table + chart), and the solution/answer/decontamination statistics (table +
-    solve-rate histogram), all from the stages' summaries."""
+    solve-rate histogram) with the problem labels (tables + subjects by source), all from the
+    stages' summaries."""
     summaries = []
     for path in summary_paths:
         with open(path, encoding="utf-8") as fh:
@@ -99,4 +102,6 @@ def write_run_report(
     stats = run_statistics(summaries)
     write_text(statistics_markdown(stats), stats_path)
     solve_rate_plot(stats["answers"]["solve_rate_histogram"], solve_rates_path)
+    if problem_types_path:
+        problem_type_plot(stats["problems"]["labels"], problem_types_path)
     return stages

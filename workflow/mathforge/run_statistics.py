@@ -34,7 +34,70 @@ def run_statistics(summaries: list[dict]) -> dict:
         "answers": answer_statistics(bodies),
         "decontamination": decontamination_statistics(bodies),
         "hygiene": [s for s in bodies if summary_kind(s) == HYGIENE_STEP],
+        "problems": problem_label_statistics(bodies),
     }
+
+
+def problem_label_statistics(summaries: list[dict]) -> dict:
+    """The problem labels by source (problems/summary.json's `labels`: language, question_type,
+    problem_type over answer and proof problems) and detect_language's detections before routing."""
+    problems = next((s for s in summaries if summary_kind(s) == "problems"), {})
+    detection = problems.get("funnel", {}).get("detect_language", {})
+    return {
+        "labels": problems.get("labels", {}),
+        "detected": detection.get("languages", {}),
+        "routes": detection.get("language_routes", {}),
+        "translated": detection.get("translated", 0),
+        "dropped": detection.get("dropped", {}),
+    }
+
+
+LABEL_TITLES = {
+    "language": "Language",
+    "question_type": "Question type",
+    "problem_type": "Subject (problem_type)",
+}
+
+
+def labels_markdown(problems: dict) -> list[str]:
+    """One table per label: rows per value and source (answer and proof problems)."""
+    lines = ["## Problems by language, question type and subject", ""]
+    if problems["detected"]:
+        lines += [
+            f"Detected languages (every extracted problem, before routing): {_counts(problems['detected'])}. "
+            f"Routes: {_counts(problems['routes'])}. Translated into English: {problems['translated']}. "
+            f"Dropped: {_counts(problems['dropped'])}.",
+            "",
+        ]
+    for name, title in LABEL_TITLES.items():
+        by_source = problems["labels"].get(name, {})
+        if not by_source:
+            continue
+        sources = sorted(by_source)
+        values = sorted({v for counts in by_source.values() for v in counts})
+        lines += [f"### {title}", "", "| value | " + " | ".join(sources) + " | total |",
+                  "|---|" + "---:|" * (len(sources) + 1)]  # fmt: skip
+        for value in values:
+            cells = [by_source[s].get(value, 0) for s in sources]
+            lines.append(f"| {value} | " + " | ".join(map(str, cells)) + f" | {sum(cells)} |")
+        lines.append("")
+    return lines
+
+
+def problem_type_plot(labels: dict, path: str) -> None:
+    """Problems per subject (problem_type), one bar segment per source."""
+    by_source = labels.get("problem_type", {})
+    values = sorted({v for counts in by_source.values() for v in counts})
+    with svg_figure(path, figsize=(7, 0.4 * max(len(values), 1) + 1.4)) as (_fig, ax):
+        left = [0] * len(values)
+        for source, counts in sorted(by_source.items()):
+            widths = [counts.get(v, 0) for v in values]
+            ax.barh(values, widths, left=left, label=source)
+            left = [a + b for a, b in zip(left, widths, strict=True)]
+        ax.invert_yaxis()
+        ax.set_xlabel("problems (answer and proof)")
+        if by_source:
+            ax.legend(loc="lower right", title="source")
 
 
 def solution_statistics(summaries: list[dict]) -> dict[str, Counter]:
@@ -149,6 +212,8 @@ def statistics_markdown(stats: dict) -> str:
             f"| {_counts(s.get('removed_per_benchmark', {}))} | {_counts(s.get('removed_per_method', {}))} "
             f"| {cands.get('dense', '-')}, {cands.get('lexical', '-')} | {_counts(s.get('judge', {}))} |"
         )
+    if stats.get("problems", {}).get("labels"):
+        lines += ["", *labels_markdown(stats["problems"])]
     for report in stats.get("hygiene", []):
         lines += ["", "## SFT hygiene audit", "", *hygiene_markdown(report)]
     return "\n".join(lines) + "\n"

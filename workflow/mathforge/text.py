@@ -60,3 +60,17 @@ def parse_label(text: str, positive: str, negative: str) -> bool | None:
     if not found:
         return None
     return found[-1].lower() == positive.lower()
+
+
+def parse_choice(text: str, labels: list[str]) -> str | None:
+    """The label (as configured) named *last* in the answer, case-insensitively; None if none is.
+
+    Longer labels are tried first, so "Logic and Puzzles" is never read as a shorter label it
+    contains; the last occurrence wins, as in parse_label.
+    """
+    by_lower = {label.lower(): label for label in labels}
+    alternatives = "|".join(re.escape(label) for label in sorted(labels, key=len, reverse=True))
+    pattern = re.compile(r"(?<![A-Za-z])(" + alternatives + r")(?![A-Za-z])", re.IGNORECASE)
+    words = re.sub(r"\s+", " ", text.replace("*", "").replace("`", ""))
+    found = pattern.findall(words)
+    return by_lower[found[-1].lower()] if found else None

@@ -20,6 +20,7 @@ DEFAULT_MODEL = "default"
 # stage adds its section here; validation then checks the name it gives.
 STAGE_KEYS = (
     "problems.extraction",
+    "problems.translation",
     "problems.classification",
     "problems.answers",
     "decontam.judge",

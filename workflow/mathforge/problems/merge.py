@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 import pyarrow as pa
 
 from mathforge.io import read_records, write_json, write_parquet
-from mathforge.problems.schema import ANSWERS_SCHEMA, CLASSIFIED_SCHEMA, DROPPED_SCHEMA
+from mathforge.problems.schema import ANSWERS_SCHEMA, CLASSIFIED_SCHEMA, DROPPED_SCHEMA, PROBLEM_LABEL_NAMES
 from mathforge.truncation import add_counts
 
 log = logging.getLogger(__name__)
@@ -32,10 +32,11 @@ def funnel(stats_paths: list[str]) -> dict:
         agg["n_in"] += stats["n_in"]
         agg["n_out"] += stats["n_out"]
         agg["dropped"].update(stats["dropped"])
-        for key in ("routed_to_proofs",):
+        for key in ("routed_to_proofs", "translated", "problem_type_unparseable"):
             if key in stats:
                 agg[key] = agg.get(key, 0) + stats[key]
-        for key in ("answer_status", "quotes_removed", "attribution"):
+        for key in ("answer_status", "quotes_removed", "attribution", "languages", "language_routes",
+                    "question_types"):  # fmt: skip
             if key in stats:
                 agg.setdefault(key, Counter()).update(stats[key])
         if "truncated" in stats:  # cuts keep their rows: counted apart from the drops
@@ -43,6 +44,19 @@ def funnel(stats_paths: list[str]) -> dict:
     return {
         step: {k: dict(sorted(v.items())) if isinstance(v, Counter) else v for k, v in agg.items()}
         for step, agg in steps.items()
+    }
+
+
+def label_counts(rows: list[dict]) -> dict[str, dict[str, dict[str, int]]]:
+    """{label column: {source: {value: rows}}} of the problem labels (language, question and problem type);
+    a null value is counted as "none"."""
+    counts: dict[str, dict[str, Counter]] = {name: defaultdict(Counter) for name in PROBLEM_LABEL_NAMES}
+    for row in rows:
+        for name in PROBLEM_LABEL_NAMES:
+            counts[name][row["source"]][row.get(name) or "none"] += 1
+    return {
+        name: {source: dict(sorted(c.items())) for source, c in sorted(by_source.items())}
+        for name, by_source in counts.items()
     }
 
 
@@ -71,6 +85,7 @@ def merge_problems(
         "dropped": len(dropped),
         "with_expected_answer": sum(r["expected_answer"] is not None for r in problems),
         "per_source": {s: dict(sorted(c.items())) for s, c in sorted(per_source.items())},
+        "labels": label_counts(problems + proofs),
         "funnel": funnel(stats_paths),
     }
     write_parquet(pa.Table.from_pylist(problems, schema=ANSWERS_SCHEMA), out_problems)

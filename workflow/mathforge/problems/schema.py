@@ -53,13 +53,33 @@ EXTRACTED_FIELDS = [
 ]
 EXTRACTED_SCHEMA = pa.schema(EXTRACTED_FIELDS)
 
+# detect_language (mathforge.problems.translate); null when problems.language is off.
+LANGUAGE_FIELDS = [
+    ("language", pa.string()),  # ISO 639-1 code of the prose, "und" when undetermined
+    ("language_confidence", pa.float64()),
+    ("original_problem", pa.string()),  # the text before translation; null when not translated
+    ("translation", LLM_META),
+]
+LANGUAGE_SCHEMA = pa.schema([*EXTRACTED_FIELDS, *LANGUAGE_FIELDS])
+
+# The labels of a problem that travel with it into solutions and SFT rows (like PROVENANCE).
+PROBLEM_LABELS = [
+    ("language", pa.string()),
+    ("question_type", pa.string()),  # first classifier class labelled yes, or "answer" if none
+    ("problem_type", pa.string()),  # subject (problems.problem_type.labels), null when off/unparseable
+]
+PROBLEM_LABEL_NAMES = tuple(name for name, _ in PROBLEM_LABELS)
+
 CLASS_CALL = pa.struct([("class", pa.string()), ("label", pa.bool_()), ("meta", LLM_META)])
 CLASSIFIED_SCHEMA = pa.schema(
     [
         *EXTRACTED_FIELDS,
-        ("problem_type", pa.string()),  # first class labelled yes, or "answer" if none
+        *LANGUAGE_FIELDS,
+        ("question_type", pa.string()),  # first class labelled yes, or "answer" if none
+        ("problem_type", pa.string()),  # the subject, or null (problems.problem_type)
         ("route", pa.string()),  # answers | proofs | drop
         ("classification", pa.list_(CLASS_CALL)),
+        ("problem_typing", LLM_META),  # the subject request, null when off
     ]
 )
 

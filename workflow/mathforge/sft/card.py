@@ -209,7 +209,9 @@ def write_card(
         "Columns: `messages` (system/user/assistant chat turns; with `tool_calls` / `tool` turns when "
         "the TIR format is tool_calls), `problem`, `expected_answer`, `generation`, `variant`, "
         "`reasoning_effort`, `tool`, `num_tokens` (generated tokens), `bucket`, `solve_rate`, "
-        "`answer_rule`, `source`, `license`, `source_url`, `authors`, `model`, `seed`, `request_key`, "
+        "`answer_rule`, `source`, `license`, `source_url`, `authors`, `language` (of the original "
+        "problem; the problem is its English translation when one was made), `question_type`, "
+        "`problem_type` (subject), `model`, `seed`, `request_key`, "
         "`truncated` (text cut from `generation` after the final answer).",
         "",
         *licence_section(stats.extra.get("licenses", {})),

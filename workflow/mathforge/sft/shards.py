@@ -33,6 +33,7 @@ from mathforge.hygiene.audit import (
 )
 from mathforge.hygiene.report import hygiene_report
 from mathforge.io import read_records, write_json
+from mathforge.problems.schema import PROBLEM_LABEL_NAMES, PROBLEM_LABELS
 from mathforge.prompts import load_prompt
 from mathforge.sft.card import write_card
 from mathforge.sft.filters import drop_reason, trim_after_answer
@@ -77,6 +78,7 @@ SFT_SCHEMA = pa.schema(
         ("source", pa.string()),
         ("license", pa.string()),
         *ATTRIBUTION_FIELDS,
+        *PROBLEM_LABELS,  # language, question_type, problem_type (mathforge.problems.schema)
         ("model", pa.string()),
         ("seed", pa.int64()),
         ("request_key", pa.string()),
@@ -176,6 +178,7 @@ def build_rows(solutions: list[dict], problems: dict[str, dict], cfg: dict) -> t
                 "license": sol["license"],
                 "source_url": sol.get("source_url"),
                 "authors": sol.get("authors") or [],
+                **{name: sol.get(name) for name in PROBLEM_LABEL_NAMES},
                 "model": sol["model"],
                 "seed": sol["seed"],
                 "request_key": sol["request_key"],

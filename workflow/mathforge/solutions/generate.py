@@ -27,7 +27,7 @@ from mathforge.inference.generation import make_client, request_key, retries_exh
 from mathforge.inference.models import stage_model
 from mathforge.inference.store import RequestStore
 from mathforge.io import read_records
-from mathforge.problems.schema import PROVENANCE
+from mathforge.problems.schema import PROBLEM_LABEL_NAMES, PROVENANCE
 from mathforge.prompts import Prompt, load_prompt
 from mathforge.sandbox.remote import open_sandbox
 from mathforge.solutions.code_tags import CodeTags, load_code_tags
@@ -176,6 +176,7 @@ def solution_row(
         "problem": row["problem"],
         "expected_answer": row.get("expected_answer"),
         **{name: row.get(name) for name, _ in PROVENANCE},
+        **{name: row.get(name) for name in PROBLEM_LABEL_NAMES},
         **meta,
         "generation": answer,
         "reasoning": reasoning or None,

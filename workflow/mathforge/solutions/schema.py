@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from mathforge.problems.schema import PROVENANCE
+from mathforge.problems.schema import PROBLEM_LABELS, PROVENANCE
 
 CODE_CELL = pa.struct(
     [
@@ -26,6 +26,7 @@ SOLUTIONS_SCHEMA = pa.schema(
         ("problem", pa.string()),
         ("expected_answer", pa.string()),
         *PROVENANCE,
+        *PROBLEM_LABELS,  # language, question_type, problem_type of the problem
         ("mode", pa.string()),  # tir | plain
         ("effort", pa.string()),  # high | medium | low
         ("sample_index", pa.int32()),  # 0..n-1 within (problem, effort, mode)

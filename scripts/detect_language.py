@@ -1,0 +1,14 @@
+"""Snakemake shim: one shard of problems -> language, route, translation (mathforge.problems.translate)."""
+
+from mathforge.logs import job_logging
+from mathforge.problems.translate import detect_languages
+
+with job_logging(snakemake.log[0]):
+    detect_languages(
+        snakemake.input.problems,
+        cfg=snakemake.config,
+        out_path=snakemake.output.problems,
+        dropped_path=snakemake.output.dropped,
+        stats_path=snakemake.output.stats,
+        store_path=snakemake.params.store,
+    )
