@@ -23,6 +23,7 @@ P = Paths(config)
 
 
 include: "rules/common.smk"
+include: "rules/common_eval_solver.smk"
 include: "rules/problems.smk"
 include: "rules/decontam.smk"
 include: "rules/solutions.smk"
@@ -31,6 +32,7 @@ include: "rules/sft.smk"
 include: "rules/formal.smk"
 include: "rules/proofs.smk"
 include: "rules/eval.smk"
+include: "rules/eval_solver.smk"
 include: "rules/report.smk"
 
 
@@ -43,6 +45,7 @@ rule all:
         sft_targets(),
         formal_targets(),
         eval_targets(),
+        solver_eval_targets(),
         f"{P.results}/report/funnel.md",
 
 

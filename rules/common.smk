@@ -2,7 +2,7 @@
 from mathforge.decontam.dense import embedding_cache_path
 from mathforge.hygiene.tool_output import code_tag_files
 from mathforge.inference.endpoints import model_identity
-from mathforge.proofs.evaluate import eval_models
+from mathforge.evaluation.models import eval_models
 
 FORUM_SOURCES = P.source_names("aops_jsonl", "stackexchange_xml")
 TABLE_SOURCES = P.source_names("problem_table")

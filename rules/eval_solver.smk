@@ -1,0 +1,69 @@
+# eval (solvers): pass@1, maj@k and pass@k of each model on each answer benchmark, per reasoning
+# effort and tool mode, with the solution machinery and the answers judge; one table and plot.
+
+
+rule evaluate_solver:
+    input:
+        benchmark=answer_benchmark_files,
+        prompts=solution_prompts(),
+        judge_prompts=solver_judge_prompts(),
+    output:
+        results=f"{P.results}/eval/solver/{{benchmark}}/{{model}}/{{effort}}/{{mode}}/results.parquet",
+        summary=f"{P.results}/eval/solver/{{benchmark}}/{{model}}/{{effort}}/{{mode}}/summary.json",
+    params:
+        # only what this benchmark x model x effort x mode depends on: adding any of them reruns
+        # nothing else; raising n reruns the job, which sends only the new samples
+        benchmark=lambda wc: answer_benchmark_entry(wc.benchmark),
+        model=lambda wc: eval_entry("models", wc.model),
+        model_identity=lambda wc: model_identity(model_inference(config, wc.model)),
+        solver={k: config["eval"]["solver"][k] for k in ("n_samples", "effort_via", "sampling", "maj_draws", "bootstrap")},
+        solutions={k: config["solutions"][k] for k in ("prompts", "tir", "effort_via", "reasoning_format")},
+        sandbox=lambda wc: config["sandbox"] if wc.mode == "tool" else None,
+        judge=solver_judge_params(),
+        store=f"{P.cache}/evaluate_solver/{{benchmark}}/{{model}}/{{effort}}-{{mode}}.jsonl",
+        judge_store=f"{P.cache}/evaluate_solver/{{benchmark}}/{{model}}/{{effort}}-{{mode}}.judge.jsonl",
+    wildcard_constraints:
+        benchmark=r"[A-Za-z0-9_.-]+",
+        model=r"[A-Za-z0-9_.-]+",
+        effort=r"high|medium|low",
+        mode=r"no_tool|tool",
+    log:
+        f"{P.logs}/evaluate_solver/{{benchmark}}/{{model}}/{{effort}}-{{mode}}.log",
+    benchmark:
+        f"{P.bench}/evaluate_solver/{{benchmark}}/{{model}}/{{effort}}-{{mode}}.tsv"
+    threads: config["resources"]["solutions"]["threads"]
+    resources:
+        **family_resources("solutions"),
+    conda:
+        "../envs/vllm.yaml"
+    script:
+        "../scripts/evaluate_solver.py"
+
+
+rule summarize_solver_eval:
+    input:
+        summaries=solver_eval_summaries(),
+    output:
+        table=report(
+            f"{P.results}/eval/solver/summary.md",
+            caption="../workflow/report/solver_eval_table.rst",
+            category="Evaluation",
+        ),
+        tsv=f"{P.results}/eval/solver/summary.tsv",
+        plot=report(
+            f"{P.results}/eval/solver/accuracy_at_k.svg",
+            caption="../workflow/report/solver_eval_plot.rst",
+            category="Evaluation",
+        ),
+    params:
+        confidence=config["eval"]["solver"]["bootstrap"]["confidence"],
+    log:
+        f"{P.logs}/summarize_solver_eval.log",
+    benchmark:
+        f"{P.bench}/summarize_solver_eval.tsv"
+    resources:
+        **family_resources("cpu"),
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/summarize_solver_eval.py"
