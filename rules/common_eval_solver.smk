@@ -1,6 +1,7 @@
 # Input functions of the solver evaluation (rules/eval_solver.smk); kept apart from common.smk
 # so the solver evaluation's lookups stay in one place.
 from mathforge.evaluation.models import model_inference
+from mathforge.ids import canonical_json
 
 
 def answer_benchmark_entry(name):
@@ -22,6 +23,17 @@ def solver_judge_params():
         "judge": judge,
         "judge_model": model_identity(config["inference"]) if judge["enabled"] else None,
     }
+
+
+def solver_params():
+    """The eval.solver settings a job depends on (not the lists of efforts and modes: one job each)."""
+    solver = config["eval"]["solver"]
+    return canonical_json({k: solver[k] for k in ("n_samples", "effort_via", "sampling", "maj_draws", "bootstrap")})
+
+
+def solver_solution_params():
+    """The solution machinery's settings the samples depend on (not n_tir/n_plain/efforts/sampling)."""
+    return canonical_json({k: config["solutions"][k] for k in ("prompts", "tir", "effort_via", "reasoning_format")})
 
 
 def solver_judge_prompts():

@@ -12,14 +12,15 @@ rule evaluate_solver:
         summary=f"{P.results}/eval/solver/{{benchmark}}/{{model}}/{{effort}}/{{mode}}/summary.json",
     params:
         # only what this benchmark x model x effort x mode depends on: adding any of them reruns
-        # nothing else; raising n reruns the job, which sends only the new samples
-        benchmark=lambda wc: answer_benchmark_entry(wc.benchmark),
-        model=lambda wc: eval_entry("models", wc.model),
+        # nothing else; raising n reruns the job, which sends only the new samples. Canonical
+        # JSON: Snakemake compares params by repr, so a reordered mapping would rerun the job.
+        benchmark=lambda wc: canonical_json(answer_benchmark_entry(wc.benchmark)),
+        model=lambda wc: canonical_json(eval_entry("models", wc.model)),
         model_identity=lambda wc: model_identity(model_inference(config, wc.model)),
-        solver={k: config["eval"]["solver"][k] for k in ("n_samples", "effort_via", "sampling", "maj_draws", "bootstrap")},
-        solutions={k: config["solutions"][k] for k in ("prompts", "tir", "effort_via", "reasoning_format")},
-        sandbox=lambda wc: config["sandbox"] if wc.mode == "tool" else None,
-        judge=solver_judge_params(),
+        solver=solver_params(),
+        solutions=solver_solution_params(),
+        sandbox=lambda wc: canonical_json(config["sandbox"]) if wc.mode == "tool" else None,
+        judge=canonical_json(solver_judge_params()),
         store=f"{P.cache}/evaluate_solver/{{benchmark}}/{{model}}/{{effort}}-{{mode}}.jsonl",
         judge_store=f"{P.cache}/evaluate_solver/{{benchmark}}/{{model}}/{{effort}}-{{mode}}.judge.jsonl",
     wildcard_constraints:
