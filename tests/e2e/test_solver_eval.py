@@ -43,6 +43,8 @@ def evaluated(tmp_path, stub_server):
     cfg = yaml.safe_load(config.read_text())
     cfg["eval"]["answer_benchmarks"] = [{"name": "a", "path": "data/a.jsonl"}]
     cfg["eval"]["solver"] = {"n_samples": 2, "efforts": ["low"], "modes": ["no_tool", "tool"]}
+    # a symbolic comparison that times out on a loaded machine would go to the LLM judge (one more request)
+    cfg["answers"] = {"comparison": {"timeout_s": 120}}
     config.write_text(yaml.safe_dump(cfg))
     run_snakemake(tmp_path, config, TARGET)
     return tmp_path, config, server, cfg

@@ -40,7 +40,7 @@ def env(tmp_path, stub_server):
     cfg = validate_config(
         {
             "inference": openai_inference_config(stub.base_url),
-            "answers": {"judge": {"enabled": False}},
+            "answers": {"judge": {"enabled": False}, "comparison": {"timeout_s": 120}},
             "eval": {
                 "answer_benchmarks": [{"name": "mini", "path": str(bench)}],
                 "solver": {"n_samples": 2, "efforts": ["low"], "sampling": {"max_tokens": 128, "seed": 5}},
