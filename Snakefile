@@ -25,6 +25,7 @@ P = Paths(config)
 
 
 include: "rules/common.smk"
+include: "rules/common_eval_solver.smk"
 include: "rules/problems.smk"
 include: "rules/decontam.smk"
 include: "rules/solutions.smk"
@@ -33,6 +34,7 @@ include: "rules/sft.smk"
 include: "rules/formal.smk"
 include: "rules/proofs.smk"
 include: "rules/eval.smk"
+include: "rules/eval_solver.smk"
 include: "rules/report.smk"
 
 
@@ -45,6 +47,7 @@ rule all:
         sft_targets(),
         formal_targets(),
         eval_targets(),
+        solver_eval_targets(),
         f"{P.results}/report/funnel.md",
 
 

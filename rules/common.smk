@@ -1,9 +1,10 @@
 # Input functions and small lookups shared by the rule files (no processing logic here).
 from mathforge.decontam.dense import embedding_cache_path
 from mathforge.hygiene.tool_output import code_tag_files
+from mathforge.ids import canonical_json
 from mathforge.inference.endpoints import model_identity
+from mathforge.evaluation.models import eval_models, model_inference
 from mathforge.inference.models import model_resources, stage_model_identity, stage_resources, stage_threads
-from mathforge.proofs.evaluate import eval_models, model_inference
 
 FORUM_SOURCES = P.source_names("aops_jsonl", "stackexchange_xml")
 TABLE_SOURCES = P.source_names("problem_table")

@@ -10,9 +10,11 @@ rule evaluate_prover:
         results=f"{P.results}/eval/{{benchmark}}/{{model}}/results.parquet",
         summary=f"{P.results}/eval/{{benchmark}}/{{model}}/summary.json",
     params:
-        # only what this benchmark x model depends on: adding a benchmark or a model reruns nothing else
-        benchmark=lambda wc: eval_entry("benchmarks", wc.benchmark),
-        model=eval_model,
+        # only what this benchmark x model depends on: adding a benchmark or a model reruns nothing
+        # else. Canonical JSON: Snakemake compares params by repr, so a reordered mapping (an entry
+        # written out vs the default `main`) would rerun the job.
+        benchmark=lambda wc: canonical_json(eval_entry("benchmarks", wc.benchmark)),
+        model=lambda wc: canonical_json(eval_model(wc)),
         attempts={k: config["eval"][k] for k in ("n_samples", "max_turns", "sampling")},
         prover={k: v for k, v in config["proofs"].items() if k in PROVER_LOOP_KEYS},
         lean=lean_params(),

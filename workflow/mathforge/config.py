@@ -109,6 +109,7 @@ def validate_config(config: dict, schema: dict | None = None, basedir: str | Pat
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ConfigError(f"sources: names must be unique, repeated: {duplicates}")
+    _check_answer_benchmarks(config["eval"]["answer_benchmarks"])
     if with_models:
         from mathforge.inference.models import resolve_models
 
@@ -116,6 +117,18 @@ def validate_config(config: dict, schema: dict | None = None, basedir: str | Pat
     if config["prompts_dir"] is None:
         config["prompts_dir"] = str(base / "config" / "prompts")
     return config
+
+
+def _check_answer_benchmarks(benchmarks: list[dict]) -> None:
+    names = [b["name"] for b in benchmarks]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(f"eval.answer_benchmarks: names must be unique, repeated: {duplicates}")
+    for bench in benchmarks:
+        if bool(bench["path"]) == bool(bench["hf_dataset"]):
+            raise ConfigError(
+                f"eval.answer_benchmarks {bench['name']!r}: set exactly one of `path` and `hf_dataset`"
+            )
 
 
 def load_config(*paths: str | Path, overrides: dict | None = None) -> dict:

@@ -9,6 +9,7 @@ import pytest
 
 from mathforge.config import validate_config
 from mathforge.errors import ConfigError
+from mathforge.evaluation.models import model_inference
 from mathforge.inference.endpoints import model_identity, served_model_name, server_spec
 from mathforge.inference.models import (
     STAGE_KEYS,
@@ -20,7 +21,6 @@ from mathforge.inference.models import (
     stage_threads,
     used_model_names,
 )
-from mathforge.proofs.evaluate import model_inference
 
 PACKAGE = Path(__file__).resolve().parents[3] / "workflow" / "mathforge"
 

@@ -12,9 +12,10 @@ from conftest import PRELUDE_LEAN, openai_inference_config
 
 from mathforge.config import validate_config
 from mathforge.errors import InputError
+from mathforge.evaluation.models import model_inference
 from mathforge.formal.stage import FORMAL_SCHEMA
 from mathforge.io import write_parquet
-from mathforge.proofs.evaluate import evaluate_stage, model_inference, write_eval_summary
+from mathforge.proofs.evaluate import evaluate_stage, write_eval_summary
 from mathforge.proofs.stage import PROOF_SCHEMA, load_statements, prove_stage
 from mathforge.sft.proofs import PROOF_SFT_SCHEMA, write_proof_sft_shards
 

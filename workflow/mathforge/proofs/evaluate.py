@@ -10,41 +10,18 @@ a plot for the report.
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 
-from mathforge.config import deep_update, validate_config
 from mathforge.errors import InputError
+from mathforge.evaluation.models import model_inference
+from mathforge.evaluation.passk import mean_pass_at_k, table_ks
 from mathforge.funnel import StepStats, write_step
 from mathforge.inference.endpoints import model_identity
-from mathforge.inference.models import model_section, stage_model
 from mathforge.io import read_table_records, svg_figure, write_text
-from mathforge.proofs.passk import mean_pass_at_k
 from mathforge.proofs.stage import PROOF_SCHEMA, attempt_row, run_prover, statement_from_record
 
 log = logging.getLogger(__name__)
-
-
-def eval_models(cfg: dict) -> list[dict]:
-    """The provers to evaluate: the configured ones, or the pipeline's own (`proofs.model`) as `main`."""
-    return cfg["eval"]["models"] or [{"name": "main", "model": None, "inference": {}}]
-
-
-def model_inference(cfg: dict, name: str) -> dict:
-    """The inference section of the evaluated prover `name`: the model it names in `models` (null =
-    the prover's), with the deprecated per-entry `inference` overrides merged over it."""
-    entry = next((m for m in eval_models(cfg) if m["name"] == name), None)
-    if entry is None:
-        raise KeyError(f"eval.models has no model named {name!r}")
-    if entry.get("model"):
-        base = model_section(cfg, entry["model"], f"eval.models[{name}].model")
-    else:
-        base = stage_model(cfg, "proofs")
-    if not entry.get("inference"):
-        return base
-    merged = deep_update(copy.deepcopy(base), entry["inference"])
-    return validate_config({"inference": merged})["inference"]
 
 
 def load_benchmark(bench: dict, default_header: str) -> list[dict]:
@@ -109,15 +86,6 @@ def evaluate_stage(
     return write_step(stats, summary_path, (rows, PROOF_SCHEMA, out_path))
 
 
-def _ks(n: int) -> list[int]:
-    """The k columns of the table: powers of two below n, and n."""
-    ks, k = [], 1
-    while k < n:
-        ks.append(k)
-        k *= 2
-    return [*ks, n]
-
-
 def summarize_eval(summaries: list[dict], md_path: str, tsv_path: str, plot_path: str) -> None:
     """A Markdown table and a TSV of pass@k (turn 1 and the full turn budget) per benchmark x
     model, and a plot of pass@k against k."""
@@ -128,11 +96,11 @@ def summarize_eval(summaries: list[dict], md_path: str, tsv_path: str, plot_path
         n, last = s["n_samples"], s["max_turns"]
         budgets = sorted({1, last})
         md += [f"## {s['benchmark']} — {s['model']} ({s['n_problems']} problems, n={n})", ""]
-        md.append("| turns | " + " | ".join(f"pass@{k}" for k in _ks(n)) + " |")
-        md.append("|---|" + "---|" * len(_ks(n)))
+        md.append("| turns | " + " | ".join(f"pass@{k}" for k in table_ks(n)) + " |")
+        md.append("|---|" + "---|" * len(table_ks(n)))
         for t in budgets:
             row = s["pass_at_k"][f"turns={t}"]
-            md.append(f"| {t} | " + " | ".join(f"{100 * row[str(k)]:.1f}%" for k in _ks(n)) + " |")
+            md.append(f"| {t} | " + " | ".join(f"{100 * row[str(k)]:.1f}%" for k in table_ks(n)) + " |")
         md.append("")
         for t in range(1, last + 1):
             for k, value in s["pass_at_k"][f"turns={t}"].items():

@@ -2,8 +2,8 @@
 
 import pytest
 
+from mathforge.evaluation.passk import mean_pass_at_k, pass_at_k
 from mathforge.proofs.evaluate import pass_at_k_table
-from mathforge.proofs.passk import mean_pass_at_k, pass_at_k
 
 
 @pytest.mark.parametrize(

@@ -21,3 +21,12 @@ def mean_pass_at_k(counts: list[tuple[int, int]], k: int) -> float:
     if not counts:
         return 0.0
     return sum(pass_at_k(n, c, k) for n, c in counts) / len(counts)
+
+
+def table_ks(n: int) -> list[int]:
+    """The k columns of a table: powers of two below n, and n."""
+    ks, k = [], 1
+    while k < n:
+        ks.append(k)
+        k *= 2
+    return [*ks, n]

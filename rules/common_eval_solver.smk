@@ -1,0 +1,73 @@
+# Input functions of the solver evaluation (rules/eval_solver.smk); kept apart from common.smk
+# so the solver evaluation's lookups stay in one place.
+from mathforge.evaluation.models import model_inference
+
+
+def answer_benchmark_entry(name):
+    return next(b for b in config["eval"]["answer_benchmarks"] if b["name"] == name)
+
+
+def answer_benchmark_files(wildcards):
+    """The local file of the benchmark (none for a Hugging Face dataset)."""
+    path = answer_benchmark_entry(wildcards.benchmark)["path"]
+    return [path] if path else []
+
+
+def solver_judge_params():
+    """What a verdict depends on: the comparison timeout and, when the LLM judge is on, its
+    prompt, sampling and model (the pipeline's, not the evaluated one)."""
+    judge = config["answers"]["judge"]
+    return {
+        "timeout_s": config["answers"]["comparison"]["timeout_s"],
+        "judge": judge,
+        "judge_model": stage_model_identity(config, "answers.judge") if judge["enabled"] else None,
+    }
+
+
+def solver_params():
+    """The eval.solver settings a job depends on (not the lists of efforts and modes: one job each)."""
+    solver = config["eval"]["solver"]
+    return canonical_json({k: solver[k] for k in ("n_samples", "effort_via", "sampling", "maj_draws", "bootstrap")})
+
+
+def solver_solution_params():
+    """The solution machinery's settings the samples depend on (not n_tir/n_plain/efforts/sampling)."""
+    return canonical_json({k: config["solutions"][k] for k in ("prompts", "tir", "effort_via", "reasoning_format")})
+
+
+def solver_model(wildcards):
+    """The inference section of the evaluated solver (an entry without `model`: the solutions model)."""
+    return model_inference(config, wildcards.model, "solutions")
+
+
+def solver_resource(key):
+    """One resource of evaluate_solver: the solutions family's, or the evaluated model's own."""
+
+    def value(wildcards):
+        return model_resources(config, "solutions", solver_model(wildcards))[key]
+
+    return value
+
+
+def solver_judge_prompts():
+    judge = config["answers"]["judge"]
+    return [prompt_file(judge["prompt"])] if judge["enabled"] else []
+
+
+def solver_eval_dir(benchmark, model, effort, mode):
+    return f"{P.results}/eval/solver/{benchmark}/{model}/{effort}/{mode}"
+
+
+def solver_eval_summaries():
+    solver = config["eval"]["solver"]
+    return [
+        f"{solver_eval_dir(b['name'], m['name'], effort, mode)}/summary.json"
+        for b in config["eval"]["answer_benchmarks"]
+        for m in eval_models(config)
+        for effort in solver["efforts"]
+        for mode in solver["modes"]
+    ]
+
+
+def solver_eval_targets():
+    return [f"{P.results}/eval/solver/summary.md"] if config["eval"]["answer_benchmarks"] else []

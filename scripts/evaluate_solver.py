@@ -1,0 +1,17 @@
+"""Snakemake shim: one model on one answer benchmark at one effort and mode (mathforge.evaluation.solver)."""
+
+from mathforge.evaluation.solver import evaluate_solver_stage
+from mathforge.logs import job_logging
+
+with job_logging(snakemake.log[0]):
+    evaluate_solver_stage(
+        snakemake.wildcards.benchmark,
+        snakemake.wildcards.model,
+        snakemake.wildcards.effort,
+        snakemake.wildcards.mode,
+        cfg=snakemake.config,
+        out_path=snakemake.output.results,
+        summary_path=snakemake.output.summary,
+        store_path=snakemake.params.store,
+        judge_store=snakemake.params.judge_store,
+    )
