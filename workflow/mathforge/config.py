@@ -14,6 +14,7 @@ import jsonschema
 import yaml
 
 from mathforge.errors import ConfigError
+from mathforge.inference.reasoning_parsers import check_reasoning_parser
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO_ROOT / "config" / "schema.yaml"
@@ -75,9 +76,21 @@ def validate_config(config: dict, schema: dict | None = None, basedir: str | Pat
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ConfigError(f"sources: names must be unique, repeated: {duplicates}")
+    _check_reasoning_parsers(config)
     if config["prompts_dir"] is None:
         config["prompts_dir"] = str(base / "config" / "prompts")
     return config
+
+
+def _check_reasoning_parsers(config: dict) -> None:
+    """A reasoning parser vLLM does not know fails here, not when a job's server starts."""
+    sections = [("inference", config.get("inference"))]
+    models = (config.get("eval") or {}).get("models") or []
+    sections += [(f"eval.models[{i}].inference", m.get("inference")) for i, m in enumerate(models)]
+    for key, section in sections:
+        server = (section or {}).get("server")
+        if isinstance(server, dict):
+            check_reasoning_parser(server, f"{key}.server.reasoning_parser")
 
 
 def load_config(*paths: str | Path, overrides: dict | None = None) -> dict:
