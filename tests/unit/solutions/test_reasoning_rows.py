@@ -68,13 +68,13 @@ def test_a_box_written_while_thinking_is_never_the_answer(tmp_path, stub_server)
 
 
 def test_an_assistant_prefix_opens_the_think_block_for_the_model(tmp_path, stub_server):
-    """solve_think starts the answer with `<think>\\n` (as R1/Qwen3 generation prompts do): the
+    """solve_think starts the answer with `<think>` (as R1/Qwen3 generation prompts do): the
     model continues inside the block, and only its own text comes back to be split."""
     rule = {"contains": "PROBLEM-1", "reply": "Is it \\boxed{3}? No.\n</think>\n\nSo \\boxed{2}."}
     stub = stub_server({"rules": [rule], "keep_bodies": True})
     row = solve(tmp_path, stub, "think", prompts={"plain": "solve_think"})
     [body] = stub.stats()["bodies"]
-    assert body["messages"][-1] == {"role": "assistant", "content": "<think>\n"}
+    assert body["messages"][-1] == {"role": "assistant", "content": "<think>"}
     assert body["continue_final_message"] is True and body["add_generation_prompt"] is False
     assert row["reasoning"] == "Is it \\boxed{3}? No." and row["generation"] == "So \\boxed{2}."
     assert row["predicted_answer"] == "2" and row["prompt_name"] == "solve_think"
