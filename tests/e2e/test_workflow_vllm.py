@@ -108,8 +108,9 @@ def finished_run(tmp_path_factory):
                 "top_p": 0.95,
                 "max_tokens": 512,
                 "seed": 0,
-                # The small model seldom closes a think block: vLLM closes it after 200 tokens.
-                "extra_body": {"thinking_token_budget": 200},
+                # The small model never closes a think block itself, and on an easy problem it
+                # ends before a long budget would: vLLM closes it after 64 tokens.
+                "extra_body": {"thinking_token_budget": 64},
             },
             "tir": {"max_code_executions": 3},
         },
@@ -222,9 +223,7 @@ def test_thinking_arrives_apart_from_the_answer_in_rows_and_sft_messages(finishe
     for row in thought.values():
         # Split by the server at the first </think>; the answer is read from the answer only.
         # (vLLM's budget may force a stray `</think>` into the answer again; the thinking has none.)
-        assert "</think>" not in row["reasoning"] and not row["generation"].startswith(
-            row["reasoning"].strip()
-        )
+        assert "</think>" not in row["reasoning"]
         assert row["reasoning"].strip() not in row["generation"]
         assert row["predicted_answer"] is None or "\\boxed" in row["generation"]
     files = sorted((out / "sft" / "data").glob("*_without_tool/*/shard-*.parquet"))
