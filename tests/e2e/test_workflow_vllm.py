@@ -1,5 +1,10 @@
 """The problems DAG on the real shared forum samples with the real embedded model on the real vLLM
 CPU engine, started, shared and stopped by the pipeline itself. Slow (~3-4 min): one run.
+
+The server runs with a reasoning parser (`olmo3`: `<think>` as plain text, which the embedded
+Qwen2.5 tokenizer has no special token for) and plain solutions use `solve_think`, so the real
+reasoning path is exercised in the same run: prompts that do not ask for a think block have no
+`</think>` in their output, and that parser then leaves all of it as the answer.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ COMPUTATIONAL = [
         "problem": "How many integers from 1 to 1000 are divisible by 7 but not by 11?",
         "expected_answer": "130",
     },
+    # Easy enough for the small model to solve while thinking, so SFT rows with thinking exist.
+    {"id": "c4", "problem": "What is $17 + 25$?", "expected_answer": "42"},
 ]
 
 if importlib.util.find_spec("vllm") is None or not FORUM.exists():
@@ -83,7 +90,11 @@ def finished_run(tmp_path_factory):
             "extraction": {"prompt": "extract_problems", "max_tokens": 256},
             "answers": {"prompt": "extract_answer", "max_tokens": 64},
         },
-        "inference": {"backend": "embedded", "max_concurrent_requests": 16},
+        "inference": {
+            "backend": "embedded",
+            "max_concurrent_requests": 16,
+            "server": {"reasoning_parser": "olmo3"},
+        },
         # A few solutions per problem, TIR through the real sandbox.
         "solutions": {
             "n_shards": 2,
@@ -91,7 +102,16 @@ def finished_run(tmp_path_factory):
             "n_plain": 1,
             "efforts": ["low"],
             "effort_via": "prompt",
-            "sampling": {"temperature": 0.7, "top_p": 0.95, "max_tokens": 512, "seed": 0},
+            "prompts": {"plain": "solve_think"},  # thinks in <think>, split by the server's parser
+            "sampling": {
+                "temperature": 0.7,
+                "top_p": 0.95,
+                "max_tokens": 512,
+                "seed": 0,
+                # The small model never closes a think block itself, and on an easy problem it
+                # ends before a long budget would: vLLM closes it after 64 tokens.
+                "extra_body": {"thinking_token_budget": 64},
+            },
             "tir": {"max_code_executions": 3},
         },
         "sandbox": {"max_sessions": 16, "prestart": 2},
@@ -176,7 +196,9 @@ def test_solutions_in_both_modes_with_code_run_in_the_sandbox(finished_run):
     assert {(r["problem_id"], r["mode"]) for r in rows} == {(p, m) for p in kept for m in ("tir", "plain")}
     assert len({(r["problem_id"], r["seed"]) for r in rows}) == len(rows)
     for row in rows:
-        assert row["generation"].strip() and row["completion_tokens"] > 0 and row["error"] is None
+        # A solution may end right after its think block: then all it wrote is thinking.
+        assert (row["generation"].strip() or row["reasoning"]) and row["error"] is None
+        assert row["completion_tokens"] > 0
         assert row["model"] == SERVED_NAME and row["finish_reason"] in {"stop", "length"}
     # The real model writes code; the loop ran it, fed the output back and generation went on.
     cells = [(r, c) for r in rows if r["mode"] == "tir" for c in r["code_cells"]]
@@ -188,6 +210,38 @@ def test_solutions_in_both_modes_with_code_run_in_the_sandbox(finished_run):
     assert block in row["generation"]
     assert row["num_llm_calls"] >= 2 and "rlimits" in row["sandbox_isolation"]
     assert all(r["num_code_executions"] == 0 for r in rows if r["mode"] == "plain")
+
+
+def test_thinking_arrives_apart_from_the_answer_in_rows_and_sft_messages(finished_run):
+    wd, _proc = finished_run
+    out = wd / "results" / "shared"
+    rows = [r for k in range(2) for r in pq.read_table(out / "solutions" / f"shard-{k}.parquet").to_pylist()]
+    plain = [r for r in rows if r["mode"] == "plain"]
+    assert plain and all(r["prompt_name"] == "solve_think" for r in plain)
+    thought = {r["request_key"]: r for r in plain if r["reasoning"]}
+    assert thought, "no solution's thinking came back in the reasoning field"
+    for row in thought.values():
+        # Split by the server at the first </think>; the answer is read from the answer only.
+        # (vLLM's budget may force a stray `</think>` into the answer again; the thinking has none.)
+        assert "</think>" not in row["reasoning"]
+        assert row["reasoning"].strip() not in row["generation"]
+        assert row["predicted_answer"] is None or "\\boxed" in row["generation"]
+    files = sorted((out / "sft" / "data").glob("*_without_tool/*/shard-*.parquet"))
+    sft = [r for f in files for r in pq.read_table(f).to_pylist() if r["request_key"] in thought]
+    card = (out / "sft" / "card.md").read_text()
+    assert "+reasoning_parser=olmo3" in card  # the model identity the rows were made under
+    if not sft:
+        # The 0.5B model seldom answers right after thinking (it often stops at the forced
+        # </think>); the SFT side is covered by the stub contract tests then.
+        pytest.xfail("no solution with thinking was judged correct in this run")
+    for row in sft:
+        assistant = row["messages"][-1]
+        assert assistant["reasoning_content"] == thought[row["request_key"]]["reasoning"].strip()
+        assert (
+            assistant["reasoning_content"] not in assistant["content"]
+            and "<think>" not in assistant["content"]
+        )
+        assert row["reasoning"] == thought[row["request_key"]]["reasoning"]
 
 
 def test_majority_answers_and_sft_shards_hold_only_rejudged_correct_solutions(finished_run):

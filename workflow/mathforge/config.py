@@ -14,6 +14,7 @@ import jsonschema
 import yaml
 
 from mathforge.errors import ConfigError
+from mathforge.inference.reasoning_parsers import check_reasoning_parser
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO_ROOT / "config" / "schema.yaml"
@@ -110,6 +111,7 @@ def validate_config(config: dict, schema: dict | None = None, basedir: str | Pat
     if duplicates:
         raise ConfigError(f"sources: names must be unique, repeated: {duplicates}")
     _check_answer_benchmarks(config["eval"]["answer_benchmarks"])
+    _check_reasoning_parsers(config)
     if with_models:
         from mathforge.inference.models import resolve_models
 
@@ -129,6 +131,18 @@ def _check_answer_benchmarks(benchmarks: list[dict]) -> None:
             raise ConfigError(
                 f"eval.answer_benchmarks {bench['name']!r}: set exactly one of `path` and `hf_dataset`"
             )
+
+
+def _check_reasoning_parsers(config: dict) -> None:
+    """A reasoning parser vLLM does not know fails here, not when a job's server starts."""
+    sections = [("inference", config.get("inference"))]
+    sections += [(f"models.{name}", section) for name, section in (config.get("models") or {}).items()]
+    models = (config.get("eval") or {}).get("models") or []
+    sections += [(f"eval.models[{i}].inference", m.get("inference")) for i, m in enumerate(models)]
+    for key, section in sections:
+        server = (section or {}).get("server")
+        if isinstance(server, dict):
+            check_reasoning_parser(server, f"{key}.server.reasoning_parser")
 
 
 def load_config(*paths: str | Path, overrides: dict | None = None) -> dict:

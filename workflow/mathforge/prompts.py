@@ -31,6 +31,10 @@ class Prompt:
     # Text per reasoning effort (high/medium/low), filled into `{{ effort_instruction }}` when
     # the effort is stated in the prompt rather than passed to the chat template.
     efforts: tuple[tuple[str, str], ...] = ()
+    # Text the assistant's turn starts with, sent as the start of that turn for the model to
+    # continue (solution prompts): `<think>\n` opens the think block the way DeepSeek-R1 and
+    # Qwen3 templates do in their generation prompt, for models that would not open it.
+    assistant_prefix: str = ""
 
     @property
     def hash(self) -> str:
@@ -38,6 +42,8 @@ class Prompt:
         content = {"system": self.system, "user": self.user, "examples": examples}
         if self.efforts:
             content["efforts"] = dict(self.efforts)
+        if self.assistant_prefix:
+            content["assistant_prefix"] = self.assistant_prefix
         return sha256_hex(canonical_json(content))[:16]
 
     def effort_instruction(self, effort: str) -> str:
@@ -102,6 +108,9 @@ def load_prompt(prompts_dir: str | Path, name: str) -> Prompt:
     efforts = data.get("efforts") or {}
     if not isinstance(efforts, dict) or not all(isinstance(v, str) for v in efforts.values()):
         raise ConfigError(f"{path}: 'efforts' must map effort names to instruction text")
+    prefix = data.get("assistant_prefix") or ""
+    if not isinstance(prefix, str):
+        raise ConfigError(f"{path}: 'assistant_prefix' must be a string (e.g. \"<think>\\n\")")
     return Prompt(
         name=name,
         efforts=tuple(sorted((str(k), v.strip()) for k, v in efforts.items())),
@@ -110,4 +119,5 @@ def load_prompt(prompts_dir: str | Path, name: str) -> Prompt:
         system=str(data.get("system") or ""),
         user=data["user"],
         description=str(data.get("description") or ""),
+        assistant_prefix=prefix,
     )

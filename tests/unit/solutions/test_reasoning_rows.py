@@ -12,7 +12,7 @@ from mathforge.io import write_parquet
 from mathforge.solutions.generate import generate_solutions
 
 
-def solve(tmp_path, stub, fmt="auto"):
+def solve(tmp_path, stub, fmt="auto", **solutions):
     cfg = validate_config(
         {
             "inference": openai_inference_config(stub.base_url),
@@ -22,6 +22,7 @@ def solve(tmp_path, stub, fmt="auto"):
                 "n_plain": 1,
                 "efforts": ["high"],
                 "reasoning_format": fmt,
+                **solutions,
             },
         }
     )
@@ -64,3 +65,16 @@ def test_a_box_written_while_thinking_is_never_the_answer(tmp_path, stub_server)
     rule = {"contains": "PROBLEM-1", "reply": "<think>\nMaybe \\boxed{3}.\n</think>\n\nI cannot tell."}
     row = solve(tmp_path, stub_server({"rules": [rule]}), "think")
     assert row["predicted_answer"] is None and row["reasoning"] == "Maybe \\boxed{3}."
+
+
+def test_an_assistant_prefix_opens_the_think_block_for_the_model(tmp_path, stub_server):
+    """solve_think starts the answer with `<think>` (as R1/Qwen3 generation prompts do): the
+    model continues inside the block, and only its own text comes back to be split."""
+    rule = {"contains": "PROBLEM-1", "reply": "Is it \\boxed{3}? No.\n</think>\n\nSo \\boxed{2}."}
+    stub = stub_server({"rules": [rule], "keep_bodies": True})
+    row = solve(tmp_path, stub, "think", prompts={"plain": "solve_think"})
+    [body] = stub.stats()["bodies"]
+    assert body["messages"][-1] == {"role": "assistant", "content": "<think>"}
+    assert body["continue_final_message"] is True and body["add_generation_prompt"] is False
+    assert row["reasoning"] == "Is it \\boxed{3}? No." and row["generation"] == "So \\boxed{2}."
+    assert row["predicted_answer"] == "2" and row["prompt_name"] == "solve_think"

@@ -159,3 +159,27 @@ def test_a_crashing_cell_restarts_the_session_and_says_so(stub_server, bad):
     assert [c["status"] for c in result.code_cells] == ["ok", "crashed", "ok"]
     assert result.code_cells[1]["restarted"]
     assert result.code_cells[2]["output"] == "False\n"  # the restart is visible, not silent
+
+
+def test_the_assistant_prefix_starts_the_answer_on_both_transports(stub_server):
+    stub = stub_server({"rules": [{"contains": "PROBLEM-A", "turns": TURNS}], "keep_bodies": True})
+
+    def render(messages):
+        return "".join(f"<{m['role']}>{m['content']}</{m['role']}>" for m in messages) + "<assistant>"
+
+    completions = tir_task(transport="completions")
+    completions.prefix = "<think>\n"
+    result = run(stub.base_url, completions, render=render)
+    chat = tir_task()
+    chat.prefix = "<think>\n"
+    run(stub.base_url, chat)
+    bodies = stub.stats()["bodies"]
+    prompts = [b["prompt"] for b in bodies if "prompt" in b]
+    assert prompts[0] == render(MESSAGES) + "<think>\n"
+    assert (
+        prompts[1] == render(MESSAGES) + "<think>\n" + result.generation[: len(prompts[1]) - len(prompts[0])]
+    )
+    chats = [b for b in bodies if "messages" in b]
+    assert chats[0]["messages"][-1] == {"role": "assistant", "content": "<think>\n"}
+    assert chats[1]["messages"][-1]["content"].startswith("<think>\nFirst compute the product.")
+    assert not result.generation.startswith("<think>")  # given, not generated: not in the row's text

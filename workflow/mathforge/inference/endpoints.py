@@ -34,10 +34,22 @@ def served_model_name(cfg: dict) -> str:
 
 
 def model_identity(cfg: dict) -> str:
-    """What the request hash keys on: changes whenever a different model would answer."""
+    """What the request hash keys on: changes whenever a different model would answer, or the
+    same answer would be split differently (a reasoning parser moves the thinking out of the
+    content, so rows made without it must not be served from the cache)."""
     if cfg["backend"] == "embedded":
-        return f"embedded:{embedded_model.MODEL_NAME}:{embedded_model.GGUF_SHA256[:16]}"
-    return f"{cfg['backend']}:{cfg['model']}"
+        identity = f"embedded:{embedded_model.MODEL_NAME}:{embedded_model.GGUF_SHA256[:16]}"
+    else:
+        identity = f"{cfg['backend']}:{cfg['model']}"
+    parser = reasoning_parser(cfg)
+    return f"{identity}+reasoning_parser={parser}" if parser else identity
+
+
+def reasoning_parser(cfg: dict) -> str | None:
+    """The reasoning parser of the servers this config starts (none for external endpoints)."""
+    if cfg["backend"] == "openai":
+        return None
+    return (cfg.get("server") or {}).get("reasoning_parser")
 
 
 def server_scope(cfg: dict) -> str:
@@ -60,6 +72,7 @@ def server_spec(cfg: dict) -> VLLMServerSpec:
         "cpu_kvcache_space_gb": server["cpu_kvcache_space_gb"],
         "cpu_threads": server.get("cpu_threads"),
         "module": server["module"],
+        "reasoning_parser": server.get("reasoning_parser"),
     }
     if cfg["backend"] == "embedded":
         # Built once and cached (a minute); later jobs and runs find the finished folder.

@@ -52,6 +52,7 @@ class VLLMServerSpec:
     dtype: str = "auto"
     enforce_eager: bool = False
     tensor_parallel_size: int = 1
+    reasoning_parser: str | None = None  # vLLM --reasoning-parser: thinking returned apart
     cpu_kvcache_space_gb: int = 2
     cpu_threads: int | None = None  # None: every core of the machine
     extra_args: list[str] = field(default_factory=list)
@@ -80,6 +81,8 @@ class VLLMServerSpec:
             cmd.append("--enforce-eager")
         if self.device == "gpu" and self.tensor_parallel_size > 1:
             cmd += ["--tensor-parallel-size", str(self.tensor_parallel_size)]
+        if self.reasoning_parser:
+            cmd += ["--reasoning-parser", self.reasoning_parser]
         return cmd + list(self.extra_args)
 
     def environment(self) -> dict[str, str]:

@@ -80,10 +80,13 @@ def build_tasks(rows: list[dict], cfg: dict) -> list[tuple[dict, dict, SolutionT
                     params = dataclasses.replace(base, seed=seed).with_reasoning_effort(
                         effort, stage["effort_via"]
                     )
-                    key = request_key(
-                        model_id, messages, params, {"tir": tir_identity} if mode == "tir" else None
+                    extra = {"tir": tir_identity} if mode == "tir" else {}
+                    if prompt.assistant_prefix:  # only then: earlier keys stay valid
+                        extra["assistant_prefix"] = prompt.assistant_prefix
+                    key = request_key(model_id, messages, params, extra or None)
+                    task = SolutionTask(
+                        key, messages, params, settings if mode == "tir" else None, prompt.assistant_prefix
                     )
-                    task = SolutionTask(key, messages, params, settings if mode == "tir" else None)
                     meta = {
                         "mode": mode, "effort": effort, "sample_index": index, "seed": seed,
                         "prompt_name": prompt.name, "prompt_hash": prompt.hash,

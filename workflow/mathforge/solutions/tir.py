@@ -43,6 +43,7 @@ class SolutionTask:
     messages: list[dict]
     params: SamplingParams  # max_tokens is the budget of the whole solution, over all its turns
     tir: TIRSettings | None  # None: a plain solution
+    prefix: str = ""  # the prompt's assistant_prefix: the answer's start, given, not generated
 
 
 @dataclass
@@ -86,12 +87,12 @@ async def _continue(
             raise ValueError("the completions transport needs a chat-template renderer")
         # The task's own template kwargs (its effort): the completions API has no chat template.
         prompt = render_prompt(task.messages, **(task.params.chat_template_kwargs or {}))
-        return await client.complete(prompt + text, params)
-    if not text:
+        return await client.complete(prompt + task.prefix + text, params)
+    if not task.prefix + text:
         return await client.chat(task.messages, params)
     extra = {**(params.extra_body or {}), "continue_final_message": True, "add_generation_prompt": False}
     return await client.chat(
-        [*task.messages, {"role": "assistant", "content": text}],
+        [*task.messages, {"role": "assistant", "content": task.prefix + text}],
         dataclasses.replace(params, extra_body=extra),
     )
 
