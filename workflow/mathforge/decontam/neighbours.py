@@ -77,8 +77,8 @@ def _as_f32(block: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(block, dtype=np.float32)
 
 
-def build_ivf_index(vectors: np.ndarray, acfg: dict, chunk: int):
-    """A trained, filled faiss IVF index (inner product) over `vectors`; training is seeded."""
+def train_ivf_index(vectors: np.ndarray, acfg: dict):
+    """An empty faiss IVF index (inner product) with its cells trained on a seeded sample."""
     import faiss
 
     n, dim = vectors.shape
@@ -97,11 +97,27 @@ def build_ivf_index(vectors: np.ndarray, acfg: dict, chunk: int):
     index.cp.max_points_per_centroid = math.ceil(train_rows / nlist)
     sample = np.sort(np.random.default_rng(acfg["seed"]).choice(n, size=train_rows, replace=False))
     index.train(_as_f32(vectors[sample]))
-    for start, end in _chunks(n, chunk):
-        index.add(_as_f32(vectors[start:end]))
     index.nprobe = min(acfg["nprobe"], nlist)
     log.info("dedup ann index: nlist=%d nprobe=%d trained on %d rows", nlist, index.nprobe, train_rows)
     return index
+
+
+def fill_ivf_index(index, vectors: np.ndarray, chunk: int) -> tuple[np.ndarray, np.ndarray]:
+    """Add every row to its nearest cell; returns each row's `nprobe` nearest cells (ids, cosines).
+
+    Every row is also a query: its cells are computed once, for adding and for searching.
+    """
+    from faiss import swig_ptr
+
+    n = vectors.shape[0]
+    cells = np.empty((n, index.nprobe), dtype=np.int64)
+    cell_scores = np.empty((n, index.nprobe), dtype=np.float32)
+    for start, end in _chunks(n, chunk):
+        block = _as_f32(vectors[start:end])
+        cell_scores[start:end], cells[start:end] = index.quantizer.search(block, index.nprobe)
+        nearest = np.ascontiguousarray(cells[start:end, 0])
+        index.add_core(end - start, swig_ptr(block), None, swig_ptr(nearest))
+    return cells, cell_scores
 
 
 def _rescore(queries: np.ndarray, vectors: np.ndarray, found: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -126,11 +142,12 @@ def ann_self_neighbours(vectors: np.ndarray, k: int, acfg: dict, memory_mb: int)
     k = min(k, n)
     # One query chunk holds its float32 rows and the k float32 neighbour rows gathered to re-score.
     chunk = max(1, int(memory_mb * 2**20 // ((k + 1) * dim * 4 * 2)))
-    index = build_ivf_index(vectors, acfg, chunk)
+    index = train_ivf_index(vectors, acfg)
+    cells, cell_scores = fill_ivf_index(index, vectors, chunk)
     scores_out = np.empty((n, k), dtype=np.float32)
     rows_out = np.empty((n, k), dtype=np.int64)
     for start, end in _chunks(n, chunk):
         queries = _as_f32(vectors[start:end])
-        _approx, found = index.search(queries, k)
+        _approx, found = index.search_preassigned(queries, k, cells[start:end], cell_scores[start:end])
         scores_out[start:end], rows_out[start:end] = _rescore(queries, vectors, found)
     return scores_out, rows_out
