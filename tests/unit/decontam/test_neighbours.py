@@ -117,3 +117,58 @@ def test_near_duplicates_ann_matches_exact_on_planted_set():
     assert {row for _, row in truth} <= {d.row for d in exact}
     assert len({(d.row, d.representative) for d in ann} & exact_drops) >= 0.99 * len(exact_drops)
     assert all(d.representative < d.row and d.score >= 0.9 for d in ann)
+
+
+def reference_near_duplicates(texts, vectors, keys, threshold, certain, lexical_min, k=10):
+    """The pre-ANN implementation (all-pairs top-k, best evidence scanned per cluster member)."""
+    from rapidfuzz import fuzz
+
+    from mathforge.decontam.normalize import normalize_text
+
+    n = len(texts)
+    scores, neighbours = top_k(vectors, vectors, k + 1)
+    parent = list(range(n))
+
+    def find(i):
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    evidence = {}
+    for i in range(n):
+        for score, j in zip(scores[i], neighbours[i], strict=True):
+            a, b = min(i, int(j)), max(i, int(j))
+            if a == b or score < threshold or (a, b) in evidence:
+                continue
+            lexical = fuzz.token_set_ratio(normalize_text(texts[a]), normalize_text(texts[b])) / 100.0
+            if score >= certain or lexical >= lexical_min:
+                evidence[(a, b)] = (float(score), lexical)
+                ra, rb = find(a), find(b)
+                parent[max(ra, rb)] = min(ra, rb)
+    clusters = {}
+    for i in range(n):
+        clusters.setdefault(find(i), []).append(i)
+    drops = []
+    for members in clusters.values():
+        rep = min(members, key=lambda m: keys[m])
+        for m in members:
+            if m != rep:
+                best = max(
+                    (evidence.get((min(m, o), max(m, o))) for o in members if o != m),
+                    key=lambda e: e[0] if e else -1.0,
+                )
+                drops.append((m, rep, *best))
+    return sorted(drops)
+
+
+def test_small_data_gives_exactly_the_pre_ann_result():
+    vectors, truth = planted(1500, share=0.15, seed=3)
+    texts = [f"Problem {i}: solve x^2 = {i} mod {i % 7 + 3}." for i in range(len(vectors))]
+    for original, row in truth[::2]:
+        texts[row] = texts[original] + " Thanks!"  # the other half fails the lexical check
+    keys = [(i % 3 == 0, f"id{i % 11}-{i}") for i in range(len(vectors))]
+    kwargs = {"threshold": 0.9, "certain": 0.97, "lexical_min": 0.7}
+    got = near_duplicates(texts, vectors, keys, **kwargs)  # schema defaults: auto -> exact here
+    want = reference_near_duplicates(texts, vectors, keys, **kwargs)
+    assert len(want) > 50
+    assert [(d.row, d.representative, d.score, d.lexical) for d in got] == want
