@@ -242,7 +242,7 @@ def decontaminate(
             certain=ddcfg["certain"],
             lexical_min=ddcfg["lexical_min"],
             k=ddcfg["top_k"],
-            chunk=rcfg["chunk_size"],
+            search=ddcfg,
         )
         for dup in duplicates:
             row, rep = kept[dup.row], kept[dup.representative]

@@ -3,7 +3,9 @@
 A pair is a duplicate when its embedding similarity is at least `certain`, or at least
 `threshold` and the normalized texts agree lexically (rapidfuzz token-set ratio >= `lexical_min`).
 Pairs are joined into clusters (union-find); the representative is chosen deterministically:
-a row with an expected answer first, then the smallest problem_id.
+a row with an expected answer first, then the smallest problem_id. The neighbours examined come
+from `neighbours.self_neighbours`: exact all-pairs search for small N, an approximate (IVF) index
+above `exact_max_rows`; nothing here is quadratic in N or in a cluster's size.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from rapidfuzz import fuzz
 
-from mathforge.decontam.dense import top_k
+from mathforge.decontam.neighbours import self_neighbours
 from mathforge.decontam.normalize import normalize_text
 
 
@@ -32,6 +34,13 @@ def _find(parent: list[int], i: int) -> int:
     return i
 
 
+def _default_search() -> dict:
+    """The schema's dedup search defaults (a call without config: tests, benchmarks)."""
+    from mathforge.config import validate_config
+
+    return validate_config({})["decontam"]["dedup"]
+
+
 def near_duplicates(
     texts: list[str],
     vectors: np.ndarray,
@@ -41,33 +50,34 @@ def near_duplicates(
     certain: float,
     lexical_min: float,
     k: int = 10,
-    chunk: int = 4096,
+    search: dict | None = None,
 ) -> list[Duplicate]:
-    """Rows to drop, each with the row it duplicates; `rank_keys[i]` orders representatives (min wins)."""
-    n = len(texts)
-    if n < 2:
+    """Rows to drop, each with the row it duplicates; `rank_keys[i]` orders representatives (min wins).
+
+    `search` is the dedup config's search part (method, exact_max_rows, memory_mb, ann).
+    """
+    if len(texts) < 2:
         return []
-    scores, neighbours = top_k(vectors, vectors, k + 1, chunk=chunk)
-    normalized: dict[int, str] = {}
+    scores, neighbours, _method = self_neighbours(vectors, k + 1, search or _default_search())
+    return duplicates_from_neighbours(
+        texts, scores, neighbours, rank_keys, threshold=threshold, certain=certain, lexical_min=lexical_min
+    )
+
+
+def duplicates_from_neighbours(
+    texts: list[str],
+    scores: np.ndarray,
+    neighbours: np.ndarray,
+    rank_keys: list[tuple],
+    *,
+    threshold: float,
+    certain: float,
+    lexical_min: float,
+) -> list[Duplicate]:
+    """`near_duplicates` given each row's neighbours (rows and cosines, as `self_neighbours` gives)."""
+    n = len(texts)
     parent = list(range(n))
-    evidence: dict[tuple[int, int], tuple[float, float]] = {}
-    for i in range(n):
-        for score, j in zip(scores[i], neighbours[i], strict=True):
-            j = int(j)
-            if j == i or score < threshold:
-                continue
-            a, b = min(i, j), max(i, j)
-            if (a, b) in evidence:
-                continue
-            for row in (a, b):
-                if row not in normalized:
-                    normalized[row] = normalize_text(texts[row])
-            lexical = fuzz.token_set_ratio(normalized[a], normalized[b]) / 100.0
-            if score >= certain or lexical >= lexical_min:
-                evidence[(a, b)] = (float(score), lexical)
-                ra, rb = _find(parent, a), _find(parent, b)
-                if ra != rb:
-                    parent[max(ra, rb)] = min(ra, rb)
+    best = _duplicate_evidence(texts, scores, neighbours, parent, threshold, certain, lexical_min)
     clusters: dict[int, list[int]] = {}
     for i in range(n):
         clusters.setdefault(_find(parent, i), []).append(i)
@@ -76,13 +86,42 @@ def near_duplicates(
         if len(members) < 2:
             continue
         rep = min(members, key=lambda m: rank_keys[m])
-        for m in sorted(members):
+        for m in members:
             if m == rep:
                 continue
-            best = max(
-                (evidence.get((min(m, o), max(m, o))) for o in members if o != m),
-                key=lambda e: e[0] if e else -1.0,
-            )
-            score, lexical = best if best else (float(vectors[m] @ vectors[rep]), 0.0)
+            score, lexical = best[m][:2]
             drops.append(Duplicate(row=m, representative=rep, score=score, lexical=lexical))
     return sorted(drops, key=lambda d: d.row)
+
+
+def _duplicate_evidence(texts, scores, neighbours, parent, threshold, certain, lexical_min) -> dict:
+    """Union the duplicate pairs into `parent`; per row, its strongest pair (score, lexical, partner).
+
+    The strongest pair is the highest cosine, ties to the smaller partner row: every pair of a row
+    lies inside its cluster, so this is the best evidence between the row and its cluster.
+    """
+    normalized: dict[int, str] = {}
+    seen: set[tuple[int, int]] = set()
+    best: dict[int, tuple[float, float, int]] = {}
+    for i in range(len(texts)):
+        for score, j in zip(scores[i], neighbours[i], strict=True):
+            j = int(j)
+            if j < 0 or j == i or score < threshold:
+                continue
+            a, b = min(i, j), max(i, j)
+            if (a, b) in seen:
+                continue
+            seen.add((a, b))
+            for row in (a, b):
+                if row not in normalized:
+                    normalized[row] = normalize_text(texts[row])
+            lexical = fuzz.token_set_ratio(normalized[a], normalized[b]) / 100.0
+            if score >= certain or lexical >= lexical_min:
+                for row, partner in ((a, b), (b, a)):
+                    held = best.get(row)
+                    if held is None or (score, -partner) > (held[0], -held[2]):
+                        best[row] = (float(score), lexical, partner)
+                ra, rb = _find(parent, a), _find(parent, b)
+                if ra != rb:
+                    parent[max(ra, rb)] = min(ra, rb)
+    return best

@@ -125,7 +125,8 @@ class Embedder:
 def top_k(queries: np.ndarray, index: np.ndarray, k: int, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
     """Top-k cosine scores and indices per query (rows unit-norm), best first, ties by index.
 
-    Queries are processed `chunk` rows at a time, so memory is O(chunk x len(index)).
+    Queries are processed `chunk` rows at a time, so memory is O(chunk x len(index)): 12 bytes
+    per cell (the float32 scores, negated in place, and the int64 argpartition result).
     """
     n = queries.shape[0]
     k = min(k, index.shape[0])
@@ -134,9 +135,11 @@ def top_k(queries: np.ndarray, index: np.ndarray, k: int, chunk: int = 4096) -> 
     if n == 0 or k == 0:
         return scores_out, idx_out
     for start in range(0, n, chunk):
-        sims = queries[start : start + chunk] @ index.T
-        part = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        part_scores = np.take_along_axis(sims, part, axis=1)
+        neg = queries[start : start + chunk] @ index.T
+        np.negative(neg, out=neg)
+        part = np.argpartition(neg, k - 1, axis=1)[:, :k]
+        part_scores = -np.take_along_axis(neg, part, axis=1)
+        del neg
         # Sort by score desc, then index asc: equal scores always come out in the same order.
         order = np.lexsort((part, -part_scores), axis=1)
         idx_out[start : start + chunk] = np.take_along_axis(part, order, axis=1)
