@@ -32,7 +32,7 @@ def solver_params():
 
 def solver_solution_params():
     """The solution machinery's settings the samples depend on (not n_tir/n_plain/efforts/sampling)."""
-    return canonical_json({k: config["solutions"][k] for k in ("prompts", "tir", "effort_via", "reasoning_format")})
+    return canonical_json({k: config["solutions"][k] for k in ("prompts", "mode_sampling", "tir", "effort_via", "reasoning_format")})
 
 
 def solver_model(wildcards):

@@ -103,15 +103,11 @@ def finished_run(tmp_path_factory):
             "efforts": ["low"],
             "effort_via": "prompt",
             "prompts": {"plain": "solve_think"},  # thinks in <think>, split by the server's parser
-            "sampling": {
-                "temperature": 0.7,
-                "top_p": 0.95,
-                "max_tokens": 512,
-                "seed": 0,
-                # The small model never closes a think block itself, and on an easy problem it
-                # ends before a long budget would: vLLM closes it after 64 tokens.
-                "extra_body": {"thinking_token_budget": 64},
-            },
+            "sampling": {"temperature": 0.7, "top_p": 0.95, "max_tokens": 512, "seed": 0},
+            # The small model never closes a think block itself: vLLM closes it after 64 tokens,
+            # and min_tokens keeps the model from stopping at that forced </think> (plain only:
+            # on TIR it would hold back the stop strings that end a code cell).
+            "mode_sampling": {"plain": {"extra_body": {"thinking_token_budget": 64, "min_tokens": 110}}},
             "tir": {"max_code_executions": 3},
         },
         "sandbox": {"max_sessions": 16, "prestart": 2},

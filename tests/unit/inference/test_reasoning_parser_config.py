@@ -121,7 +121,9 @@ def test_names_agree_with_the_installed_vllm_manager():
 
 def test_unknown_parser_of_a_named_model_names_that_model(schema):
     cfg = {
-        "models": {"solver": {"backend": "vllm", "model": "org/reasoner", "server": {"reasoning_parser": "r1"}}},
+        "models": {
+            "solver": {"backend": "vllm", "model": "org/reasoner", "server": {"reasoning_parser": "r1"}}
+        },
         "solutions": {"model": "solver"},
     }
     with pytest.raises(ConfigError, match=r"models\.solver\.server\.reasoning_parser"):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import dataclasses
 import json
 import logging
@@ -18,6 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
+from mathforge.config import deep_update
 from mathforge.errors import ConfigError
 from mathforge.funnel import StepStats, write_step
 from mathforge.ids import shard_of
@@ -39,6 +41,11 @@ from mathforge.text import last_boxed
 log = logging.getLogger(__name__)
 
 MODES = ("tir", "plain")
+
+
+def mode_sampling(stage: dict, mode: str) -> dict:
+    """The sampling section of one mode: `sampling` with `mode_sampling[mode]` merged over it."""
+    return deep_update(copy.deepcopy(stage["sampling"]), stage.get("mode_sampling", {}).get(mode) or {})
 
 
 def build_tasks(rows: list[dict], cfg: dict) -> list[tuple[dict, dict, SolutionTask]]:
@@ -64,7 +71,7 @@ def build_tasks(rows: list[dict], cfg: dict) -> list[tuple[dict, dict, SolutionT
         "transport": settings.transport,
         "max_output_bytes": cfg["sandbox"]["max_output_bytes"],
     }
-    base = SamplingParams.from_config(stage["sampling"])
+    bases = {mode: SamplingParams.from_config(mode_sampling(stage, mode)) for mode in MODES}
     counts = {"tir": stage["n_tir"], "plain": stage["n_plain"]}
     out = []
     for row in rows:
@@ -74,6 +81,7 @@ def build_tasks(rows: list[dict], cfg: dict) -> list[tuple[dict, dict, SolutionT
                 prompt: Prompt = prompts[mode]
                 instruction = prompt.effort_instruction(effort) if stage["effort_via"] == "prompt" else ""
                 messages = prompt.render(problem=row["problem"], effort_instruction=instruction)
+                base = bases[mode]
                 for index in range(counts[mode]):
                     seed = None if base.seed is None else base.seed + number
                     number += 1
