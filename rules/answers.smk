@@ -53,3 +53,38 @@ rule fill_majority_answer:
         "../envs/vllm.yaml"
     script:
         "../scripts/fill_majority_answer.py"
+
+
+rule rewrite_forum_solutions:
+    # forum_cot.enabled: the shard's forum answers rewritten into solutions, judged against the final answer
+    input:
+        majority=f"{P.results}/answers/majority/shard-{{shard}}.parquet",
+        problems=f"{P.results}/decontam/answers/set.parquet",
+        prompts=[
+            prompt_file(config["forum_cot"]["rewrite"]["prompt"]),
+            prompt_file(config["answers"]["judge"]["prompt"]),
+        ],
+    output:
+        rewritten=f"{P.results}/answers/forum_cot/shard-{{shard}}.parquet",
+        summary=f"{P.results}/answers/forum_cot/shard-{{shard}}.summary.json",
+    params:
+        forum_cot=config["forum_cot"],
+        judge=config["answers"]["judge"],
+        comparison=config["answers"]["comparison"],
+        model=stage_model_identity(config, "forum_cot.rewrite"),
+        judge_model=stage_model_identity(config, "answers.judge"),
+        store=f"{P.cache}/rewrite_forum_solutions/shard-{{shard}}.jsonl",
+        judge_store=f"{P.cache}/rewrite_forum_solutions/shard-{{shard}}.judge.jsonl",
+    wildcard_constraints:
+        shard=r"\d+",
+    log:
+        f"{P.logs}/rewrite_forum_solutions/shard-{{shard}}.log",
+    benchmark:
+        f"{P.bench}/rewrite_forum_solutions/shard-{{shard}}.tsv"
+    threads: config["answers"]["comparison"]["workers"]
+    resources:
+        **stage_resources(config, "forum_cot.rewrite", "llm"),
+    conda:
+        "../envs/vllm.yaml"
+    script:
+        "../scripts/rewrite_forum_solutions.py"

@@ -183,3 +183,11 @@ def run_summaries():
 def lean_params():
     """The Lean settings a verdict depends on (not how many checks run at once, or where)."""
     return {k: v for k, v in config["lean"].items() if k not in ("workers", "fanout")}
+
+
+def forum_cot_shards(pattern, per_shard=True):
+    """The forum_cot inputs of write_sft_shards: every shard's `pattern` (or `pattern` itself) when
+    forum_cot.enabled, else none (no rewrite job runs)."""
+    if not config["forum_cot"]["enabled"]:
+        return []
+    return expand_shards(pattern) if per_shard else [pattern]

@@ -16,6 +16,9 @@ rule write_sft_shards:
         decontam_audit=f"{P.results}/decontam/answers/audit.parquet",
         benchmarks=local_benchmark_files("answers"),
         code_tags=[str(p) for p in code_tag_files(config["prompts_dir"])],
+        forum_cot=forum_cot_shards("answers/forum_cot/shard-{shard}.parquet"),
+        forum_cot_summaries=forum_cot_shards("answers/forum_cot/shard-{shard}.summary.json"),
+        forum_cot_prompt=forum_cot_shards(prompt_file(config["forum_cot"]["sft_prompt"]), per_shard=False),
     output:
         data=directory(f"{P.results}/sft/data"),
         manifest=f"{P.results}/sft/manifest.json",
@@ -25,6 +28,7 @@ rule write_sft_shards:
         sft=config["sft"],
         difficulty=config["answers"]["difficulty"],
         benchmarks=config["decontam"]["benchmarks"],
+        forum_cot=config["forum_cot"]["enabled"],
     log:
         f"{P.logs}/write_sft_shards.log",
     benchmark:

@@ -13,6 +13,7 @@ with job_logging(snakemake.log[0]):
             "solutions": list(snakemake.input.solution_summaries),
             "judge": list(snakemake.input.judge_summaries),
             "majority": list(snakemake.input.majority_summaries),
+            "forum_cot": list(snakemake.input.forum_cot_summaries),
         },
         cfg=snakemake.config,
         out_dir=snakemake.output.data,
@@ -21,4 +22,5 @@ with job_logging(snakemake.log[0]):
         decontam_set=snakemake.input.decontam_set,
         decontam_audit=snakemake.input.decontam_audit,
         hygiene_path=snakemake.output.hygiene,
+        forum_cot=list(snakemake.input.forum_cot),
     )

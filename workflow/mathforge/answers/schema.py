@@ -56,3 +56,17 @@ MAJORITY_SCHEMA = pa.schema(
         ("answer_in_statement", pa.string()),  # where the statement states the final answer (no SFT)
     ]
 )
+
+# answers/forum_cot/shard-K.parquet: forum answers rewritten into solutions (rewrite_forum_solutions),
+# every attempt with its status; only `kept` rows (judged equal to the final answer) reach SFT.
+FORUM_COT_SCHEMA = pa.schema(
+    [
+        *FINAL_JUDGED_SCHEMA,
+        ("source_post_index", pa.int32()),  # the reply of forum_discussions rewritten (1-based)
+        ("source_post", pa.string()),  # that reply's text, as the model saw it
+        (
+            "forum_cot_status",
+            pa.string(),
+        ),  # kept | disagrees_with_expected_answer | no_boxed_answer | unfinished | rewrite_rejected
+    ]
+)

@@ -26,6 +26,7 @@ STAGE_KEYS = (
     "decontam.judge",
     "solutions",
     "answers.judge",
+    "forum_cot.rewrite",
     "formal",
     "proofs",
 )

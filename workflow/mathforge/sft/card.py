@@ -92,6 +92,18 @@ def funnel_rows(summaries: dict[str, list[str]], stats: StepStats) -> list[tuple
                 f"judgement: {_reasons(_sum(majority, 'judgement'))}",
             )
         )
+    forum_cot = _load(summaries.get("forum_cot", []))
+    if forum_cot:
+        rewrites = sum(s["rewrites"] for s in forum_cot)
+        kept = sum(s["n_out"] for s in forum_cot)
+        rows.append(
+            (
+                "rewrite_forum_solutions (forum_cot)",
+                f"{sum(s['n_in'] for s in forum_cot)} problems",
+                f"{kept} of {rewrites} rewrites agree",
+                _reasons(_sum(forum_cot, "dropped")),
+            )
+        )
     rows.append(
         (
             "write_sft_shards",

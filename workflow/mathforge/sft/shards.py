@@ -1,6 +1,7 @@
 """write_sft_shards: re-judged solutions -> filtered chat `messages` in Parquet shards, plus a card.
 
-Six variants (effort high/medium/low x with/without the Python tool), each optionally split
+Six variants (effort high/medium/low x with/without the Python tool), plus `forum_cot` (forum
+answers rewritten into solutions, mathforge.answers.forum_cot) when that stage is on, each optionally split
 into length buckets (by generated tokens; training long contexts is faster when sequences of
 similar length are batched together), each bucket in shards of at most `shard_rows` rows:
 `<out_dir>/<variant>/<bucket>/shard-00000.parquet`. The whole directory is written next to its
@@ -21,6 +22,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from mathforge.answers.forum_cot import MODE as FORUM_COT
 from mathforge.attribution import ATTRIBUTION_FIELDS
 from mathforge.funnel import StepStats
 from mathforge.hygiene.audit import (
@@ -83,6 +85,8 @@ SFT_SCHEMA = pa.schema(
         ("seed", pa.int64()),
         ("request_key", pa.string()),
         TRUNCATED_FIELD,  # text cut from `generation` (sft.trim_after_answer)
+        ("source_post_index", pa.int32()),  # forum_cot: the reply of the thread that was rewritten
+        ("source_post", pa.string()),  # forum_cot: that reply's text (null for generated solutions)
     ]
 )
 
@@ -123,7 +127,7 @@ def build_rows(solutions: list[dict], problems: dict[str, dict], cfg: dict) -> t
         problem = problems[sol["problem_id"]]
         sol = {**sol, "difficulty_ok": problem["difficulty_ok"], "solve_rate": problem["solve_rate"],
                "answer_in_statement": problem.get("answer_in_statement")}  # fmt: skip
-        variant = variant_name(sol["effort"], sol["mode"] == "tir")
+        variant = FORUM_COT if sol["mode"] == FORUM_COT else variant_name(sol["effort"], sol["mode"] == "tir")
         reason = drop_reason(sol, sft)
         truncated = []
         if reason is None and sft["trim_after_answer"]:
@@ -141,9 +145,8 @@ def build_rows(solutions: list[dict], problems: dict[str, dict], cfg: dict) -> t
         if sol["prompt_name"] not in prompts:
             prompts[sol["prompt_name"]] = load_prompt(cfg["prompts_dir"], sol["prompt_name"])
         prompt = prompts[sol["prompt_name"]]
-        instruction = (
-            prompt.effort_instruction(sol["effort"]) if cfg["solutions"]["effort_via"] == "prompt" else ""
-        )
+        by_prompt = cfg["solutions"]["effort_via"] == "prompt" and sol["mode"] != FORUM_COT
+        instruction = prompt.effort_instruction(sol["effort"]) if by_prompt else ""
         code_tags = None
         if sol["mode"] == "tir":
             name = sol["code_tags"].split("@", 1)[0]
@@ -183,6 +186,8 @@ def build_rows(solutions: list[dict], problems: dict[str, dict], cfg: dict) -> t
                 "seed": sol["seed"],
                 "request_key": sol["request_key"],
                 "truncated": truncated,
+                "source_post_index": sol.get("source_post_index"),
+                "source_post": sol.get("source_post"),
             }
         )
         count_cuts(cuts, truncated)
@@ -190,12 +195,16 @@ def build_rows(solutions: list[dict], problems: dict[str, dict], cfg: dict) -> t
     stats.n_out = len(rows)
     stats.extra["truncated"] = cuts
     stats.extra["licenses"] = license_counts(rows)
-    stats.extra["variants"] = {
-        variant_name(e, t): dict(per_variant.get(variant_name(e, t), {}))
-        for e in EFFORTS
-        for t in (True, False)
-    }
+    names = [variant_name(e, t) for e in EFFORTS for t in (True, False)]
+    names += [FORUM_COT] if cfg["forum_cot"]["enabled"] else []
+    stats.extra["variants"] = {name: dict(per_variant.get(name, {})) for name in names}
     return rows, stats
+
+
+def kept_forum_solutions(paths: list[str]) -> list[dict]:
+    """The rewritten forum answers that agree with the final answer (rewrite_forum_solutions):
+    they join the generated solutions as the `forum_cot` variant (the rest are counted there)."""
+    return [r for path in paths for r in read_records(path) if r["forum_cot_status"] == "kept"]
 
 
 def write_shards(
@@ -269,9 +278,10 @@ def audit_and_write(
 def write_sft_shards(
     final_judged: list[str], majority: list[str], summaries: dict[str, list[str]], cfg: dict,
     out_dir: str, manifest_path: str, card_path: str,
-    decontam_set: str, decontam_audit: str, hygiene_path: str,
+    decontam_set: str, decontam_audit: str, hygiene_path: str, forum_cot: list[str] = (),
 ) -> StepStats:  # fmt: skip
     solutions = [r for path in final_judged for r in read_records(path)]
+    solutions += kept_forum_solutions(forum_cot)
     problems = {p["problem_id"]: p for path in majority for p in read_records(path)}
     rows, stats = build_rows(solutions, problems, cfg)
     ctx = load_context(cfg, solutions, problems, decontam_set, decontam_audit)
