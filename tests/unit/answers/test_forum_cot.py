@@ -144,3 +144,31 @@ def test_kept_rewrites_become_forum_cot_sft_rows(env):
     assert answer["role"] == "assistant" and answer["content"] == solutions[0]["generation"]
     assert row["messages"][-2]["content"] == PROBLEMS[0]["problem"]  # solve_plain's user turn: the problem
     assert stats.extra["variants"]["forum_cot"] == {"rows": 1}
+
+
+def test_write_sft_shards_ships_the_kept_rewrites_through_the_hygiene_audit(env):
+    from mathforge.answers.schema import FINAL_JUDGED_SCHEMA
+    from mathforge.decontam.decontaminate import AUDIT_SCHEMA
+    from mathforge.sft.shards import write_sft_shards
+
+    cfg, _stub, tmp = env
+    run(cfg, tmp)
+    bench = tmp / "bench.jsonl"
+    bench.write_text(json.dumps({"problem": "An unrelated benchmark problem about triangles."}) + "\n")
+    benchmarks = [{"name": "bench", "path": str(bench), "field": "problem"}]
+    cfg = validate_config(
+        {**{k: cfg[k] for k in ("inference", "forum_cot")}, "decontam": {"benchmarks": benchmarks}}
+    )
+    write_parquet(pa.Table.from_pylist([], schema=FINAL_JUDGED_SCHEMA), tmp / "final.parquet")
+    write_parquet(pa.Table.from_pylist([], schema=AUDIT_SCHEMA), tmp / "audit.parquet")
+    stats = write_sft_shards(
+        [str(tmp / "final.parquet")], [str(tmp / "majority.parquet")], {"forum_cot": [str(tmp / "summary.json")]},
+        cfg, str(tmp / "data"), str(tmp / "manifest.json"), str(tmp / "card.md"),
+        decontam_set=str(tmp / "set.parquet"), decontam_audit=str(tmp / "audit.parquet"),
+        hygiene_path=str(tmp / "hygiene.json"), forum_cot=[str(tmp / "out.parquet")],
+    )  # fmt: skip
+    assert stats.n_out == 1
+    [row] = pq.read_table(tmp / "data" / "forum_cot").to_pylist()
+    assert row["problem_id"] == "p1" and row["source_post"] == WORKED and row["variant"] == "forum_cot"
+    card = (tmp / "card.md").read_text()
+    assert "| forum_cot | 1 |" in card and "1 of 3 rewrites agree" in card

@@ -185,7 +185,9 @@ def write_card(
         rows = sum(b["rows"] for b in buckets.values())
         effort = variant.split("_", 1)[0]
         drops = {k.split(":", 1)[1]: v for k, v in counts.items() if k.startswith("dropped:")}
-        if effort not in cfg["solutions"]["efforts"]:
+        if variant == "forum_cot":
+            why = _reasons(drops) + " (rewrites that disagree: rewrite_forum_solutions above)"
+        elif effort not in cfg["solutions"]["efforts"]:
             why = "effort not generated (solutions.efforts)"
         elif ("with_tool" in variant and not cfg["solutions"]["n_tir"]) or (
             "without_tool" in variant and not cfg["solutions"]["n_plain"]
@@ -224,7 +226,8 @@ def write_card(
         "`answer_rule`, `source`, `license`, `source_url`, `authors`, `language` (of the original "
         "problem; the problem is its English translation when one was made), `question_type`, "
         "`problem_type` (subject), `model`, `seed`, `request_key`, "
-        "`truncated` (text cut from `generation` after the final answer).",
+        "`truncated` (text cut from `generation` after the final answer), `source_post_index` and "
+        "`source_post` (forum_cot rows: the reply of the thread the solution was rewritten from).",
         "",
         *licence_section(stats.extra.get("licenses", {})),
     ]
