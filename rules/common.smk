@@ -172,6 +172,7 @@ def run_summaries():
         *expand_shards("solutions/shard-{shard}.summary.json"),
         *expand_shards("answers/judged/shard-{shard}.summary.json"),
         *expand_shards("answers/majority/shard-{shard}.summary.json"),
+        *forum_cot_shards("answers/forum_cot/shard-{shard}.summary.json"),
         f"{P.results}/sft/manifest.json",
         f"{P.results}/sft/hygiene.json",
         *[f"{P.results}/formal/shard-{k}.summary.json" for k in range(config["formal"]["n_shards"])],

@@ -35,6 +35,21 @@ def run_statistics(summaries: list[dict]) -> dict:
         "decontamination": decontamination_statistics(bodies),
         "hygiene": [s for s in bodies if summary_kind(s) == HYGIENE_STEP],
         "problems": problem_label_statistics(bodies),
+        "forum_cot": forum_cot_statistics(bodies),
+    }
+
+
+def forum_cot_statistics(summaries: list[dict]) -> dict:
+    """rewrite_forum_solutions over all shards: problems, rewrites sent, kept, and every reason."""
+    shards = [s for s in summaries if summary_kind(s) == "rewrite_forum_solutions"]
+    dropped: Counter = Counter()
+    for shard in shards:
+        dropped.update(shard.get("dropped", {}))
+    return {
+        "problems": sum(s["n_in"] for s in shards),
+        "rewrites": sum(s.get("rewrites", 0) for s in shards),
+        "kept": sum(s["n_out"] for s in shards),
+        "dropped": dict(sorted(dropped.items())),
     }
 
 
@@ -214,6 +229,15 @@ def statistics_markdown(stats: dict) -> str:
         )
     if stats.get("problems", {}).get("labels"):
         lines += ["", *labels_markdown(stats["problems"])]
+    forum = stats.get("forum_cot") or {}
+    if forum.get("problems"):
+        lines += [
+            "", "## Solutions rewritten from forum answers (forum_cot)", "",
+            f"Problems voted on: {forum['problems']}; forum answers rewritten: {forum['rewrites']}; "
+            f"agreeing with the final answer (kept): {forum['kept']} "
+            f"({_pct(forum['kept'], forum['rewrites'])}). "
+            f"Not rewritten or not kept: {_counts(forum['dropped'])}.",
+        ]  # fmt: skip
     for report in stats.get("hygiene", []):
         lines += ["", "## SFT hygiene audit", "", *hygiene_markdown(report)]
     return "\n".join(lines) + "\n"

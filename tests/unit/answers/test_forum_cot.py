@@ -172,3 +172,23 @@ def test_write_sft_shards_ships_the_kept_rewrites_through_the_hygiene_audit(env)
     assert row["problem_id"] == "p1" and row["source_post"] == WORKED and row["variant"] == "forum_cot"
     card = (tmp / "card.md").read_text()
     assert "| forum_cot | 1 |" in card and "1 of 3 rewrites agree" in card
+
+
+def test_the_run_report_counts_the_rewrites_and_their_share_kept(env):
+    from mathforge.run_report import funnel
+    from mathforge.run_statistics import run_statistics, statistics_markdown
+
+    cfg, _stub, tmp = env
+    _table, summary = run(cfg, tmp)
+    other_shard = {**summary, "n_in": 2, "n_out": 1, "rewrites": 1, "dropped": {"no_answer_post": 1}}
+    stats = run_statistics([summary, other_shard])
+    assert stats["forum_cot"] == {
+        "problems": 7, "rewrites": 4, "kept": 2,
+        "dropped": {"disagrees_with_expected_answer": 1, "no_answer_post": 2, "no_boxed_answer": 1,
+                    "problem_not_sft:difficulty": 1},
+    }  # fmt: skip
+    assert (
+        "forum answers rewritten: 4; agreeing with the final answer (kept): 2 (50.0%)"
+        in statistics_markdown(stats)
+    )
+    assert funnel([summary])["rewrite_forum_solutions"]["dropped"]["no_boxed_answer"] == 1
