@@ -4,7 +4,7 @@ the Hub would, and the trainer exports (chat, NeMo-Skills, chat-template text)."
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
@@ -250,7 +250,15 @@ def test_text_export_renders_the_tokenizers_chat_template_with_token_counts(fold
     from tokenizers.pre_tokenizers import Whitespace
 
     assert row["num_tokens"] == len(Whitespace().pre_tokenize_str(row["text"]))  # one word-level token each
-    assert manifest["checks"]["reasoning_not_rendered"] == 0
+    assert manifest["checks"] == {"reasoning_inlined": 0, "longer_than_bucket": 0}
+    from transformers import AutoTokenizer
+
+    from mathforge.publish.exports import text_recorder
+
+    counts = Counter()
+    record = text_recorder(AutoTokenizer.from_pretrained(tokenizer), counts)
+    short = {"messages": [{"role": "user", "content": "a b c d e"}], "bucket": "le3"}
+    assert record(short)["num_tokens"] > 3 and counts["longer_than_bucket"] == 1
     assert manifest["variants"]["high_without_tool"]["train"]["text_tokens"]["sum"] > 0
 
 
@@ -258,3 +266,17 @@ def test_text_export_with_a_folder_without_tokenizer_is_a_config_error(folder, t
     pytest.importorskip("transformers")
     with pytest.raises(ConfigError, match=r"publish\.tokenizer"):
         export_dataset(str(folder), "text", str(tmp_path / "text"), str(tmp_path / "missing"))
+
+
+def test_text_export_inlines_thinking_a_template_leaves_out(folder, tmp_path):
+    pytest.importorskip("transformers")
+    from transformers import AutoTokenizer
+
+    path = tiny_tokenizer(tmp_path / "tok")
+    tok = AutoTokenizer.from_pretrained(path)
+    tok.chat_template = "{% for m in messages %}<|{{ m.role }}|>{{ m.content or '' }}{% endfor %}"
+    tok.save_pretrained(path)
+    manifest = export_dataset(str(folder), "text", str(tmp_path / "text"), str(path))
+    row = read_jsonl(tmp_path / "text" / "low_with_tool" / "train.jsonl")[0]
+    assert "<|assistant|><think>\nLet me compute.\n</think>" in row["text"]
+    assert manifest["checks"]["reasoning_inlined"] == 20  # every low_with_tool row thinks

@@ -7,7 +7,8 @@
   A conversation with a user turn after the first response (multi-turn proof repair) has no such
   form: it is skipped and counted.
 - `text`: the conversation rendered with a tokenizer's chat template, with its token count, checked
-  against the row's length bucket (rows longer than their bucket's bound are counted).
+  against the row's length bucket (rows longer than their bucket's bound are counted); thinking a
+  template does not render goes into the content as `<think>` (counted as `reasoning_inlined`).
 Rows keep their ids and licence (`problem_id`, `statement_id`, `expected_answer`, `variant`,
 `bucket`, `license`, `source_url`) next to the trainer fields.
 """
@@ -27,6 +28,7 @@ import pyarrow.parquet as pq
 from mathforge.errors import ConfigError
 from mathforge.io import write_json
 from mathforge.publish.stats import row_counts, token_stats
+from mathforge.sft.messages import with_reasoning_format
 
 log = logging.getLogger(__name__)
 
@@ -103,14 +105,24 @@ def bucket_bound(bucket: str) -> int | None:
     return int(bucket[2:]) if bucket.startswith("le") else None
 
 
+def render(tokenizer, messages: list[dict], counts: Counter) -> str:
+    """The conversation in the template; thinking the template leaves out (templates without
+    reasoning support) goes into the content as `<think>...</think>` instead, and is counted."""
+    text = tokenizer.apply_chat_template(template_messages(messages), tokenize=False)
+    thinking = [m["reasoning_content"] for m in messages if m.get("reasoning_content")]
+    if any(t.strip() not in text for t in thinking):
+        counts["reasoning_inlined"] += 1
+        inline = with_reasoning_format(messages, "think")
+        text = tokenizer.apply_chat_template(template_messages(inline), tokenize=False)
+    return text
+
+
 def text_recorder(tokenizer, counts: Counter) -> Callable[[dict], dict]:
     def record(row: dict) -> dict:
-        text = tokenizer.apply_chat_template(template_messages(row["messages"]), tokenize=False)
+        text = render(tokenizer, row["messages"], counts)
         n = len(tokenizer(text, add_special_tokens=False)["input_ids"])
         bound = bucket_bound(row.get("bucket") or "")
         counts["longer_than_bucket"] += bool(bound and n > bound)
-        thinking = [m["reasoning_content"] for m in row["messages"] if m.get("reasoning_content")]
-        counts["reasoning_not_rendered"] += any(t.strip() not in text for t in thinking)
         return {"text": text, "num_tokens": n, **ids(row)}
 
     return record
@@ -137,7 +149,7 @@ def export_split(folder: Path, files: list[str], convert: Callable, out: Path) -
 def export_dataset(folder: str, fmt: str, out_dir: str, tokenizer_path: str | None = None) -> dict:
     """Write `<out_dir>/<variant>/<split>.jsonl` and `manifest.json`; returns the manifest."""
     manifest = json.loads((Path(folder) / "manifest.json").read_text())
-    counts: Counter = Counter()
+    counts: Counter = Counter({"reasoning_inlined": 0, "longer_than_bucket": 0})
     if fmt == "text":
         from mathforge.publish.checks import tokenizer_dir
 
