@@ -36,6 +36,7 @@ include: "rules/proofs.smk"
 include: "rules/eval.smk"
 include: "rules/eval_solver.smk"
 include: "rules/report.smk"
+include: "rules/publish.smk"
 
 
 rule all:
@@ -48,6 +49,7 @@ rule all:
         formal_targets(),
         eval_targets(),
         solver_eval_targets(),
+        publish_targets(config, P.results),
         f"{P.results}/report/funnel.md",
 
 

@@ -62,9 +62,12 @@ def test_a_solutions_parameter_reruns_solutions_and_downstream_only(finished):
         "judge_answers",
         "fill_majority_answer",
         "write_sft_shards",
+        "dataset_folder",  # the math SFT dataset folder and its exports, not the proof ones
+        "export_dataset",
         "summarize_run",
         "all",
     }
+    assert jobs["dataset_folder"] == 1 and jobs["export_dataset"] == 2
     run_snakemake(wd, config)
     sent = new_bodies(server, before)
     assert sent and all("Forum post:" not in b for b in sent)  # nothing upstream was asked again
@@ -75,7 +78,8 @@ def test_a_solutions_parameter_reruns_solutions_and_downstream_only(finished):
     config.write_text(yaml.safe_dump(cfg))
     jobs = planned_jobs(run_snakemake(wd, config, "-n").output)
     assert {"prove", "evaluate_prover"} <= set(jobs), jobs
-    prover_and_downstream = {"prove", "write_proof_sft_shards", "evaluate_prover", "summarize_eval"}
+    prover_and_downstream = {"prove", "write_proof_sft_shards", "evaluate_prover", "summarize_eval",
+                             "dataset_folder", "export_dataset"}  # fmt: skip
     assert set(jobs) <= prover_and_downstream | {"summarize_run", "all"}, jobs
 
 
@@ -126,6 +130,8 @@ def test_changing_the_provers_model_reruns_only_the_prover_and_its_evaluation(fi
         "prove",
         "evaluate_prover",
         "write_proof_sft_shards",
+        "dataset_folder",
+        "export_dataset",
         "summarize_eval",
         "summarize_run",
         "all",

@@ -36,6 +36,8 @@ DOWNSTREAM_OF_PROBLEMS = {
     "autoformalize": 1,
     "prove": 1,
     "write_proof_sft_shards": 1,
+    "dataset_folder": 2,  # publish: the math and the proof dataset folders
+    "export_dataset": 4,  # and their exports in the default formats (chat, nemo_skills)
     "summarize_run": 1,
     "all": 1,
 }
@@ -123,6 +125,7 @@ def test_full_run_then_nothing_to_do(workdir):
     assert "## Problems by language, question type and subject" in statistics and "| answer |" in statistics
     assert "<svg" in (wd / "results" / "t" / "report" / "problem_types.svg").read_text()
     check_sft_hygiene(wd / "results" / "t", solutions, funnel, statistics)
+    check_published(wd / "results" / "t", len(sft), len(proof_sft))
 
     dry = run_snakemake(wd, wd / "config.yaml", "-n")
     assert "Nothing to be done" in dry.output + dry.stderr
@@ -133,6 +136,23 @@ def test_full_run_then_nothing_to_do(workdir):
     assert any(n.endswith("statistics.md") for n in names) and any(
         n.endswith("solve_rates.svg") for n in names
     )
+
+
+def check_published(results, sft_rows, proof_rows):
+    """Every variant of both dataset folders loads with `datasets` as the Hub would, all rows in
+    their splits; the default exports exist for both."""
+    datasets = pytest.importorskip("datasets")
+    for kind, rows in (("sft", sft_rows), ("proofs", proof_rows)):
+        folder = results / "publish" / kind
+        meta = yaml.safe_load((folder / "README.md").read_text().split("---\n")[1])
+        assert meta["configs"] and meta["license"]
+        loaded = 0
+        for config in meta["configs"]:
+            ds = datasets.load_dataset(str(folder), config["config_name"], cache_dir=str(results / ".hf"))
+            loaded += sum(ds[split].num_rows for split in ds)
+        assert loaded == rows
+        for fmt in ("chat", "nemo_skills"):
+            assert json.loads((results / "exports" / kind / fmt / "manifest.json").read_text())["variants"]
 
 
 def check_sft_hygiene(results, solutions, funnel, statistics):

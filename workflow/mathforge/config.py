@@ -15,6 +15,7 @@ import yaml
 
 from mathforge.errors import ConfigError
 from mathforge.inference.reasoning_parsers import check_reasoning_parser
+from mathforge.publish.checks import check_publish_config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO_ROOT / "config" / "schema.yaml"
@@ -112,6 +113,8 @@ def validate_config(config: dict, schema: dict | None = None, basedir: str | Pat
         raise ConfigError(f"sources: names must be unique, repeated: {duplicates}")
     _check_answer_benchmarks(config["eval"]["answer_benchmarks"])
     _check_reasoning_parsers(config)
+    if "publish" in config:
+        check_publish_config(config)
     if with_models:
         from mathforge.inference.models import resolve_models
 

@@ -1,0 +1,47 @@
+# publish: SFT shards -> Hub-ready dataset folders (splits by problem id, card metadata, statistics)
+# and trainer JSONL exports derived from them (rebuilt only when the shards change).
+from mathforge.publish.targets import folder_inputs, folder_params, publish_targets
+
+
+rule dataset_folder:
+    input:
+        unpack(lambda w: folder_inputs(P.results, w.kind)),
+    output:
+        folder=directory(f"{P.results}/publish/{{kind}}"),
+    params:
+        publish=folder_params(config["publish"]),
+        dataset=config["dataset"],
+    wildcard_constraints:
+        kind="sft|proofs",
+    log:
+        f"{P.logs}/dataset_folder/{{kind}}.log",
+    benchmark:
+        f"{P.bench}/dataset_folder/{{kind}}.tsv"
+    resources:
+        **family_resources("cpu"),
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../scripts/build_dataset_folder.py"
+
+
+rule export_dataset:
+    input:
+        folder=f"{P.results}/publish/{{kind}}",
+    output:
+        export=directory(f"{P.results}/exports/{{kind}}/{{fmt}}"),
+    params:
+        tokenizer=lambda w: config["publish"]["tokenizer"] if w.fmt == "text" else None,
+    wildcard_constraints:
+        kind="sft|proofs",
+        fmt="chat|nemo_skills|text",
+    log:
+        f"{P.logs}/export_dataset/{{kind}}-{{fmt}}.log",
+    benchmark:
+        f"{P.bench}/export_dataset/{{kind}}-{{fmt}}.tsv"
+    resources:
+        **family_resources("cpu"),
+    conda:
+        "../envs/vllm.yaml"  # the text format renders with transformers' chat templates
+    script:
+        "../scripts/export_dataset.py"
