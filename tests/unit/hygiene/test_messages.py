@@ -35,3 +35,17 @@ def test_each_malformation_is_named():
     for expected, messages in cases.items():
         assert expected in (structure_problem(messages, problem) or ""), expected
     assert "problem is empty" in structure_problem([USER, ANSWER], " ")
+
+
+def test_a_think_tag_in_an_answer_whose_thinking_is_carried_apart_is_named():
+    problem = "What is 6*7?"
+    thought = {**ANSWER, "reasoning_content": "6*7 = 42"}
+    assert structure_problem([USER, thought], problem) is None
+    for content in ("= 42.\n</think>\n\n\\boxed{42}", "<think>again</think> \\boxed{42}"):
+        wrong = structure_problem([USER, {**thought, "content": content}], problem) or ""
+        assert "think tag in the answer" in wrong
+    # inline thinking (sft.reasoning_format: think) is one block at the start: fine
+    assert (
+        structure_problem([USER, {**ANSWER, "content": "<think>\n6*7\n</think>\n\n\\boxed{42}"}], problem)
+        is None
+    )

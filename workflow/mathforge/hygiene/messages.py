@@ -3,10 +3,13 @@
 Optional system turn, exactly one user turn holding the row's problem, then assistant turns (with
 `tool_calls` answered by `tool` turns carrying the matching `tool_call_id`, when TIR rows are
 written as tool calls), ending with an assistant answer. Every turn a model learns from or is
-prompted with has text; a tool turn may be empty (a cell that printed nothing).
+prompted with has text; a tool turn may be empty (a cell that printed nothing). A turn whose
+thinking is carried apart (`reasoning_content`) has no think tag left in its answer.
 """
 
 from __future__ import annotations
+
+THINK_TAGS = ("<think>", "</think>")
 
 
 def _text(message: dict) -> str:
@@ -47,6 +50,8 @@ def _answer_problem(turns: list[dict], offset: int) -> str | None:
             pending = [c.get("id") for c in calls]
             if not calls and not _text(message):
                 return f"turn {n}: empty assistant turn"
+            if message.get("reasoning_content") and any(t in _text(message) for t in THINK_TAGS):
+                return f"turn {n}: a think tag in the answer of a turn whose thinking is carried apart"
         else:
             return f"turn {n}: unexpected role {role!r} after the user turn"
     if pending or turns[-1].get("role") != "assistant":

@@ -48,6 +48,18 @@ def split_think(text: str) -> tuple[str | None, str]:
     return thinking.strip(), text[close + len(THINK_CLOSE) :].lstrip()
 
 
+def continued_thinking(reasoning: str, answer: str) -> tuple[str, str] | None:
+    """(thinking, answer) when a server-split answer still holds `</think>`, else None.
+
+    The thinking went on past a close the server saw first (vLLM's thinking_token_budget forces
+    one mid-thought, even mid-word): the model's own last close ends it. The forced close sat
+    between two tokens, so the two parts join without a separator."""
+    close = answer.rfind(THINK_CLOSE)
+    if close < 0:
+        return None
+    return (reasoning + answer[:close]).strip(), answer[close + len(THINK_CLOSE) :].lstrip()
+
+
 @dataclass(frozen=True)
 class HarmonyMessage:
     author: str  # assistant | python | ... (the tool that answers)

@@ -35,7 +35,7 @@ from mathforge.sandbox.remote import open_sandbox
 from mathforge.solutions.code_tags import CodeTags, load_code_tags
 from mathforge.solutions.schema import SOLUTIONS_SCHEMA
 from mathforge.solutions.tir import SolutionTask, TIRSettings, generate_solution
-from mathforge.solutions.transcript import reasoning_format, solution_parts
+from mathforge.solutions.transcript import reasoning_format, solution_parts, thinking_continued
 from mathforge.text import last_boxed
 
 log = logging.getLogger(__name__)
@@ -179,9 +179,7 @@ def solution_row(
 ) -> dict:
     """The row of one solution; `fmt`: how its raw text separates thinking from answer."""
     cells = record.get("code_cells") or []
-    reasoning, answer = (
-        solution_parts(record, fmt, tags) if tags else (record.get("reasoning"), record["generation"])
-    )
+    reasoning, answer = solution_parts(record, fmt if tags else "none", tags)
     return {
         "problem_id": row["problem_id"],
         "problem": row["problem"],
@@ -242,9 +240,15 @@ def generate_solutions(
         counts = run_tasks([task for _, _, task in tasks], cfg, store)
         tags = load_code_tags(cfg["prompts_dir"], cfg["solutions"]["tir"]["code_tags"])
         fmt = reasoning_format(cfg["solutions"], tags)
-        rows = [solution_row(row, meta, store.get(task.key), fmt, tags) for row, meta, task in tasks]
+        records = [store.get(task.key) for _, _, task in tasks]
+        rows = [
+            solution_row(row, meta, rec, fmt, tags)
+            for (row, meta, _), rec in zip(tasks, records, strict=True)
+        ]
     stats = StepStats(step="generate_solutions", n_in=len(problems), n_out=len(rows))
     stats.extra.update({"shard": shard, "n_shards": n_shards})
+    # Thinking the model went on with past a forced close is kept as thinking (counted).
+    stats.extra["thinking_continued_after_forced_close"] = sum(map(thinking_continued, records))
     summarize(stats, rows, counts)
     rate = counts["completion_tokens"] / counts["generation_seconds"] if counts["generation_seconds"] else 0.0
     log.info(

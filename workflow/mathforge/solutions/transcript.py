@@ -10,7 +10,7 @@ in the code tags' inline form, so the SFT writer can split them into tool turns.
 
 from __future__ import annotations
 
-from mathforge.inference.reasoning import parse_harmony, split_think
+from mathforge.inference.reasoning import THINK_CLOSE, continued_thinking, parse_harmony, split_think
 from mathforge.solutions.code_tags import CodeTags
 
 _HARMONY_MARK = "<|message|>"
@@ -37,11 +37,16 @@ def harmony_parts(text: str, tags: CodeTags) -> tuple[str | None, str]:
     return out or None, "\n\n".join(a for a in answer if a)
 
 
-def solution_parts(record: dict, fmt: str, tags: CodeTags) -> tuple[str | None, str]:
+def thinking_continued(record: dict) -> bool:
+    """The server split the thinking off, but the answer still holds the model's own `</think>`."""
+    return bool(record.get("reasoning")) and THINK_CLOSE in (record.get("generation") or "")
+
+
+def solution_parts(record: dict, fmt: str, tags: CodeTags | None) -> tuple[str | None, str]:
     """(reasoning or None, answer text) of a stored solution record."""
     text = record["generation"]
     if record.get("reasoning"):
-        return record["reasoning"], text
+        return continued_thinking(record["reasoning"], text) or (record["reasoning"], text)
     if fmt == "harmony" and _HARMONY_MARK in text:
         return harmony_parts(text, tags)
     if fmt == "think":
