@@ -12,9 +12,11 @@ import yaml
 
 from mathforge.config import validate_config
 from mathforge.formal.stage import FORMAL_SCHEMA
+from mathforge.publish.folder import build_dataset_folder
 from mathforge.publish.statements import STATEMENTS_SCHEMA, build_statements_folder
 from mathforge.publish.targets import folder_inputs, publish_targets
-from mathforge.sft.proofs import PROOF_SFT_SCHEMA
+from mathforge.sft.proofs import PROOF_SFT_SCHEMA, build_proof_rows
+from mathforge.sft.shards import write_shards
 
 PUBLISH = validate_config({})["publish"]
 HEADER = "import Mathlib\nopen Real"
@@ -97,10 +99,26 @@ def test_statements_folder_without_accepted_statements_says_why(tmp_path):
     assert manifest["funnel"]["dropped"] == {"failed:compile_error": 1}
 
 
-def test_proof_sft_rows_carry_the_published_proof_columns():
-    names = set(PROOF_SFT_SCHEMA.names)
-    assert {"problem", "formal_statement", "lean_header", "messages"} <= names
-    assert {"source", "license", "source_url", "authors"} <= names
+def test_proof_sft_rows_carry_the_published_proof_columns(tmp_path):
+    """Nemotron-Math-Proofs' columns (`problem`, `formal_statement`, `lean_header`, `messages`) and
+    the provenance reach the proof dataset folder's Parquet files."""
+    attempt = {
+        "statement_id": "s1", "problem_id": "p1", "problem": "Show 1 = 1.", "formal_statement": "theorem t : 1 = 1",
+        "lean_header": HEADER, "proof": "theorem t : 1 = 1 := rfl", "attempt": 0, "source": "aops",
+        "license": "CC0-1.0", "source_url": "https://forum/t1", "authors": [], "model": "m", "seed": 0,
+        "verified": True, "verified_turn": 1, "completion_tokens": 10,
+        "messages": [{"role": "user", "content": "Prove it."}, {"role": "assistant", "content": "rfl"}],
+    }  # fmt: skip
+    rows, _ = build_proof_rows([attempt], validate_config({}))
+    manifest = write_shards(rows, tmp_path / "data", 100, PROOF_SFT_SCHEMA, order=("statement_id", "attempt"))
+    (tmp_path / "m.json").write_text(json.dumps({"variants": manifest, "stats": {}}))
+    build_dataset_folder(
+        "proofs", str(tmp_path / "data"), str(tmp_path / "m.json"), PUBLISH, "d", str(tmp_path / "f")
+    )
+    (row,) = pq.read_table(next((tmp_path / "f" / "data").rglob("*.parquet"))).to_pylist()
+    for key in ("problem", "formal_statement", "lean_header", "source", "license", "source_url"):
+        assert row[key] == attempt[key], key
+    assert [m["content"] for m in row["messages"]] == ["Prove it.", "rfl"] and row["authors"] == []
 
 
 def test_statements_are_a_publish_kind_built_from_the_formal_shards():
