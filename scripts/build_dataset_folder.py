@@ -1,15 +1,25 @@
-"""Snakemake shim: SFT shards -> a Hub-ready dataset folder (mathforge.publish.folder)."""
+"""Snakemake shim: SFT shards (or the formal statements) -> a Hub-ready dataset folder
+(mathforge.publish.folder, mathforge.publish.statements)."""
 
 from mathforge.logs import job_logging
 from mathforge.publish.folder import build_dataset_folder
+from mathforge.publish.statements import build_statements_folder
 
 with job_logging(snakemake.log[0]):
-    build_dataset_folder(
-        snakemake.wildcards.kind,
-        snakemake.input.data,
-        snakemake.input.manifest,
-        publish=snakemake.params.publish,
-        dataset=snakemake.params.dataset,
-        out_dir=snakemake.output.folder,
-        card_path=snakemake.input.get("card"),
-    )
+    if snakemake.wildcards.kind == "statements":
+        build_statements_folder(
+            list(snakemake.input.formal),
+            publish=snakemake.params.publish,
+            dataset=snakemake.params.dataset,
+            out_dir=snakemake.output.folder,
+        )
+    else:
+        build_dataset_folder(
+            snakemake.wildcards.kind,
+            snakemake.input.data,
+            snakemake.input.manifest,
+            publish=snakemake.params.publish,
+            dataset=snakemake.params.dataset,
+            out_dir=snakemake.output.folder,
+            card_path=snakemake.input.get("card"),
+        )

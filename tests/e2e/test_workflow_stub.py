@@ -36,7 +36,7 @@ DOWNSTREAM_OF_PROBLEMS = {
     "autoformalize": 1,
     "prove": 1,
     "write_proof_sft_shards": 1,
-    "dataset_folder": 2,  # publish: the math and the proof dataset folders
+    "dataset_folder": 3,  # publish: the math, the proof and the formal statements dataset folders
     "export_dataset": 4,  # and their exports in the default formats (chat, nemo_skills)
     "summarize_run": 1,
     "all": 1,
@@ -153,6 +153,19 @@ def check_published(results, sft_rows, proof_rows):
         assert loaded == rows
         for fmt in ("chat", "nemo_skills"):
             assert json.loads((results / "exports" / kind / fmt / "manifest.json").read_text())["variants"]
+    formal = [
+        r
+        for path in sorted((results / "formal").glob("shard-*.parquet"))
+        for r in pq.read_table(path).to_pylist()
+    ]
+    statements = json.loads((results / "publish" / "statements" / "manifest.json").read_text())
+    accepted = sum(r["status"] == "accepted" for r in formal)
+    assert statements["funnel"]["n_in"] == len(formal) and statements["funnel"]["n_out"] == accepted
+    if accepted:
+        ds = datasets.load_dataset(
+            str(results / "publish" / "statements"), "statements", cache_dir=str(results / ".hf")
+        )
+        assert sum(ds[split].num_rows for split in ds) == accepted
 
 
 def check_sft_hygiene(results, solutions, funnel, statistics):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mathforge.errors import ConfigError
+from mathforge.publish.hub import check_hub_config
 from mathforge.publish.splits import check_split_sizes
 
 PROOF_VARIANTS = ("single_turn", "multi_turn")
@@ -54,3 +55,4 @@ def check_publish_config(config: dict) -> None:
         )
     if "text" in publish["formats"]:
         check_tokenizer(publish)
+    check_hub_config(publish)

@@ -33,6 +33,10 @@ from mathforge.publish.stats import row_counts, split_stats, stats_markdown
 log = logging.getLogger(__name__)
 
 TITLES = {"sft": "math reasoning SFT data", "proofs": "Lean 4 proof SFT data"}
+TOKENS_NOTE = {
+    "sft": "Tokens are generated tokens (`num_tokens`).",
+    "statements": "Statements are not generated text: the token columns are 0.",
+}
 
 
 def read_variant(data_dir: str | os.PathLike, buckets: dict) -> pa.Table | None:
@@ -67,7 +71,8 @@ def split_variant(table: pa.Table, publish: dict, source: str) -> tuple[dict[str
     """The variant's non-empty splits (in SPLITS order) and their statistics (plus `all`)."""
     keys = split_keys(table, source)
     labels = [split_of(k, publish["splits"], publish["seed"]) for k in keys]
-    tokens = [t or 0 for t in table.column("num_tokens").to_pylist()]
+    has_tokens = "num_tokens" in table.column_names
+    tokens = [t or 0 for t in table.column("num_tokens").to_pylist()] if has_tokens else [0] * table.num_rows
     parts, stats = {}, {}
     for split in SPLITS:
         mask = [label == split for label in labels]
@@ -91,17 +96,18 @@ def card_body(kind: str, dataset: str, card_path: str | None, source_stats: dict
     return without_section(Path(card_path).read_text(encoding="utf-8"), "Loading").rstrip() + "\n"
 
 
+def licence_counts(tables: dict[str, pa.Table]) -> dict[str, int]:
+    counts = Counter(name for table in tables.values() for name in table.column("license").to_pylist())
+    return dict(sorted(counts.items()))
+
+
 def build_dataset_folder(
     kind: str, data_dir: str, manifest_path: str, publish: dict, dataset: str, out_dir: str,
     card_path: str | None = None,
 ) -> dict:  # fmt: skip
     """Write the dataset folder of `kind` (sft/proofs) from its shards; returns its manifest."""
     source = json.loads(Path(manifest_path).read_text())
-    final = Path(out_dir)
-    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    files, stats, left_out, licenses = {}, {}, {}, Counter()
+    tables, left_out = {}, {}
     for variant, buckets in source["variants"].items():
         if publish["variants"] and variant not in publish["variants"]:
             left_out[variant] = "not in publish.variants"
@@ -110,19 +116,35 @@ def build_dataset_folder(
         if table is None:
             left_out[variant] = "no rows"
             continue
-        parts, stats[variant] = split_variant(table, publish, f"{data_dir}/{variant}")
+        tables[variant] = table
+    body = card_body(kind, dataset, card_path, source.get("stats") or {}, licence_counts(tables))
+    return write_dataset_folder(kind, tables, publish, f"{dataset}: {TITLES[kind]}", body, out_dir, left_out)
+
+
+def write_dataset_folder(
+    kind: str, tables: dict[str, pa.Table], publish: dict, title: str, body: str, out_dir: str,
+    left_out: dict[str, str] | None = None, extra: dict | None = None,
+) -> dict:  # fmt: skip
+    """Split each variant's table by problem id and write the folder (data files, README.md with
+    the Hub metadata, `body` and the statistics, manifest.json plus `extra`) next to `out_dir`,
+    then rename it into place; returns the manifest."""
+    final = Path(out_dir)
+    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    files, stats, left_out = {}, {}, left_out or {}
+    for variant, table in tables.items():
+        parts, stats[variant] = split_variant(table, publish, f"{kind}/{variant}")
         files[variant] = {s: write_split(t, tmp, variant, s, publish["shard_rows"]) for s, t in parts.items()}
-        licenses.update(table.column("license").to_pylist())
-    licenses = dict(sorted(licenses.items()))
-    title = f"{dataset}: {TITLES[kind]}"
+    licenses = licence_counts(tables)
     readme = [
         front_matter(hub_metadata(publish, title, licenses, files)),
-        card_body(kind, dataset, card_path, source.get("stats") or {}, licenses),
+        body,
         "## Splits and statistics",
         "",
-        f"Split by problem id (all solutions of a problem in one split; seed `{publish['seed']}`): "
+        f"Split by problem id (all rows of a problem in one split; seed `{publish['seed']}`): "
         + ", ".join(f"{s} {f}" for s, f in publish["splits"].items())
-        + ", train the rest. Tokens are generated tokens (`num_tokens`).",
+        + f", train the rest. {TOKENS_NOTE.get(kind, TOKENS_NOTE['sft'])}",
         "",
         *stats_markdown(stats),
         "",
@@ -135,6 +157,7 @@ def build_dataset_folder(
         "variants": {v: {s: {**stats[v][s], "files": files[v].get(s, [])} for s in stats[v]} for v in stats},
         "left_out": left_out,
         "licenses": licenses,
+        **(extra or {}),
     }
     write_text("\n".join(readme), tmp / "README.md")
     write_json(manifest, tmp / "manifest.json")

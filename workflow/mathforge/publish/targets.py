@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from mathforge.publish.hub import hub_repo_id
+
 # The publish settings a dataset folder depends on (not the export formats or the tokenizer).
 FOLDER_KEYS = (
     "splits", "seed", "variants", "shard_rows", "language", "task_categories", "tags", "source_datasets",
 )  # fmt: skip
-KINDS = ("sft", "proofs")
+KINDS = ("sft", "proofs", "statements")
+EXPORT_KINDS = ("sft", "proofs")  # the statements have no conversations to train on
 
 
-def folder_inputs(results: str, kind: str) -> dict[str, str]:
-    """The shards, their manifest and (math SFT only) the card a dataset folder is built from."""
+def folder_inputs(results: str, kind: str, n_formal_shards: int = 0) -> dict:
+    """What a dataset folder is built from: the shards, their manifest and (math SFT only) the
+    card; for the statements, the autoformalize shards."""
+    if kind == "statements":
+        return {"formal": [f"{results}/formal/shard-{k}.parquet" for k in range(n_formal_shards)]}
     base = f"{results}/sft" if kind == "sft" else f"{results}/sft/proofs"
     inputs = {"data": f"{base}/data", "manifest": f"{base}/manifest.json"}
     return {**inputs, "card": f"{base}/card.md"} if kind == "sft" else inputs
@@ -20,10 +26,19 @@ def folder_params(publish: dict) -> dict:
     return {k: publish[k] for k in FOLDER_KEYS}
 
 
+def hub_params(hub: dict, kind: str) -> dict:
+    """The push job's settings (the token's variable name, never the token)."""
+    keys = ("private", "revision", "token_env", "endpoint", "commit_message")
+    return {"repo_id": hub_repo_id(hub, kind), **{k: hub[k] for k in keys}}
+
+
 def publish_targets(config: dict, results: str) -> list[str]:
-    """The dataset folders and every configured export of both, when publishing is on."""
+    """The dataset folders, every configured export, and the Hub receipts when pushing is on."""
     publish = config["publish"]
     if not publish["enabled"]:
         return []
     folders = [f"{results}/publish/{kind}" for kind in KINDS]
-    return folders + [f"{results}/exports/{kind}/{fmt}" for kind in KINDS for fmt in publish["formats"]]
+    exports = [f"{results}/exports/{kind}/{fmt}" for kind in EXPORT_KINDS for fmt in publish["formats"]]
+    hub = publish["hub"]
+    receipts = [f"{results}/publish/hub/{kind}.json" for kind in hub["kinds"]] if hub["enabled"] else []
+    return folders + exports + receipts
