@@ -132,7 +132,9 @@ def _thread_rows(rng: random.Random, qid: int, next_id: int) -> tuple[list[str],
         rows.append(_row(Id=aid, PostTypeId=2, ParentId=qid, CreationDate=_date(rng),
                          Score=rng.randrange(-5, 40), Body=_body(rng), **_owner(rng)))  # fmt: skip
     if rng.random() < 0.02:  # an answer whose question was deleted from the dump
-        rows.append(_row(Id=next_id + n_answers, PostTypeId=2, ParentId=next_id + n_answers + 2, Body=_body(rng)))
+        rows.append(
+            _row(Id=next_id + n_answers, PostTypeId=2, ParentId=next_id + n_answers + 2, Body=_body(rng))
+        )
     if rng.random() < 0.01:  # tag wiki excerpt: not a thread
         rows.append(_row(Id=next_id + n_answers + 1, PostTypeId=4, Body=_body(rng)))
     return rows, next_id + n_answers + 8
