@@ -159,3 +159,19 @@ def test_spill_goes_to_the_given_directory_and_is_removed(tmp_path: Path) -> Non
     assert (scratch / "posts.sqlite").exists()
     threads.close()  # a consumer that stops early still removes the scratch directory
     assert list(spill.iterdir()) == []
+
+
+def test_failed_write_removes_the_spill(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_posts(tmp_path / "Posts.xml", row(Id=1, PostTypeId=1, Body="<p>q</p>"))
+
+    def failing_writer(rows, schema, out_path) -> None:
+        next(iter(rows))  # the reader has spilled and yielded its first thread
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ingest, "write_parquet_rows", failing_writer)
+    with pytest.raises(OSError, match="disk full") as error:
+        ingest.ingest_source(
+            source(path), LIMITS, str(tmp_path / "out" / "raw.parquet"), str(tmp_path / "s.json")
+        )
+    assert list((tmp_path / "out").iterdir()) == []  # checked while the traceback is still alive
+    assert error.value is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -109,6 +110,7 @@ def ingest_source(source: dict, limits: dict, out_path: str, stats_path: str) ->
     stats.extra["truncated"] = empty_counts("forum_post", "forum_discussions", posts=("forum_discussions",))
     stats.extra["quotes_removed"] = {"rows": 0, "chars": 0}
     stats.extra["attribution"] = {"rows_without_source_url": 0, "rows_without_author": 0}
-    threads = read_threads(source, spill_dir=Path(out_path).parent)
-    write_parquet_rows(_kept_records(threads, source, limits, stats), THREAD_SCHEMA, out_path)
+    # closing: a failed write removes the reader's spill now, not when the traceback is freed
+    with contextlib.closing(read_threads(source, spill_dir=Path(out_path).parent)) as threads:
+        write_parquet_rows(_kept_records(threads, source, limits, stats), THREAD_SCHEMA, out_path)
     return write_step(stats, stats_path)
