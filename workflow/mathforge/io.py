@@ -44,6 +44,21 @@ def write_parquet(table: pd.DataFrame | pa.Table, path: str | os.PathLike) -> No
         pq.write_table(table, tmp, compression="zstd")
 
 
+def write_parquet_rows(
+    rows: Iterable[dict], schema: pa.Schema, path: str | os.PathLike, batch: int = 1000
+) -> None:
+    """Write rows as they arrive, `batch` rows per row group, so a large table never sits in memory."""
+    with atomic_path(path) as tmp, pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        pending: list[dict] = []
+        for row in rows:
+            pending.append(row)
+            if len(pending) >= batch:
+                writer.write_table(pa.Table.from_pylist(pending, schema=schema))
+                pending.clear()
+        if pending:
+            writer.write_table(pa.Table.from_pylist(pending, schema=schema))
+
+
 def write_json(value: Any, path: str | os.PathLike) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 from mathforge.attribution import has_author
 from mathforge.errors import ConfigError
@@ -11,6 +13,7 @@ from mathforge.forum.aops import read_aops_jsonl
 from mathforge.forum.stackexchange import read_posts_xml
 from mathforge.forum.threads import THREAD_SCHEMA, Thread, count_posts, remove_quotes, truncate_discussion
 from mathforge.funnel import StepStats, write_step
+from mathforge.io import write_parquet_rows
 from mathforge.truncation import count_cuts, cut_entry, empty_counts
 
 log = logging.getLogger(__name__)
@@ -18,12 +21,14 @@ log = logging.getLogger(__name__)
 FORUM_FORMATS = ("aops_jsonl", "stackexchange_xml")
 
 
-def read_threads(source: dict) -> Iterator[Thread]:
+def read_threads(source: dict, spill_dir: str | Path | None = None) -> Iterator[Thread]:
+    """A source's threads; readers that must sort or join (Stack Exchange) spill under `spill_dir`."""
     fmt = source["format"]
     if fmt == "aops_jsonl":
         return read_aops_jsonl(source["path"], source["name"], source["site"], source["license"])
     if fmt == "stackexchange_xml":
-        return read_posts_xml(source["path"], source["name"], source["site"], source.get("license"))
+        license = source.get("license")
+        return read_posts_xml(source["path"], source["name"], source["site"], license, spill_dir)
     raise ConfigError(f"source {source['name']!r}: format {fmt!r} is not a forum format {FORUM_FORMATS}")
 
 
@@ -68,16 +73,15 @@ def clean_thread(thread: Thread, limits: dict, quotes: dict | None = None) -> Th
     return thread
 
 
-def ingest_source(source: dict, limits: dict, out_path: str, stats_path: str) -> StepStats:
-    """Read, clean and deduplicate one source; drops are counted by reason, cuts by field."""
-    stats = StepStats(step=f"ingest:{source['name']}")
-    quotes = {"rows": 0, "chars": 0}
+def _kept_records(threads: Iterator[Thread], source: dict, limits: dict, stats: StepStats) -> Iterator[dict]:
+    """Clean and deduplicate rows one at a time, counting drops, cuts and attribution gaps in `stats`."""
+    quotes = stats.extra["quotes_removed"]
+    attribution = stats.extra["attribution"]
     seen: set[str] = set()
-    rows: list[dict] = []
     max_threads = source.get("max_threads")
-    for thread in read_threads(source):
+    for thread in threads:
         stats.n_in += 1
-        if max_threads is not None and len(rows) >= max_threads:
+        if max_threads is not None and stats.n_out >= max_threads:
             stats.drop("over_max_threads")
             continue
         thread = clean_thread(thread, limits, quotes)
@@ -89,14 +93,24 @@ def ingest_source(source: dict, limits: dict, out_path: str, stats_path: str) ->
             stats.drop("duplicate_thread_id")
             continue
         seen.add(record["thread_uid"])
-        rows.append(record)
-    stats.n_out = len(rows)
+        stats.n_out += 1
+        count_cuts(stats.extra["truncated"], record["truncated"])
+        attribution["rows_without_source_url"] += record["source_url"] is None
+        attribution["rows_without_author"] += not has_author(record["authors"])
+        yield record
+
+
+def ingest_source(source: dict, limits: dict, out_path: str, stats_path: str) -> StepStats:
+    """Read, clean and deduplicate one source; drops are counted by reason, cuts by field.
+
+    Rows stream from the reader to the Parquet file, so memory does not grow with the source
+    (Stack Exchange spills its posts to a scratch directory beside `out_path`).
+    """
+    stats = StepStats(step=f"ingest:{source['name']}")
     stats.extra["truncated"] = empty_counts("forum_post", "forum_discussions", posts=("forum_discussions",))
-    for row in rows:
-        count_cuts(stats.extra["truncated"], row["truncated"])
-    stats.extra["quotes_removed"] = quotes
-    stats.extra["attribution"] = {
-        "rows_without_source_url": sum(r["source_url"] is None for r in rows),
-        "rows_without_author": sum(not has_author(r["authors"]) for r in rows),
-    }
-    return write_step(stats, stats_path, (rows, THREAD_SCHEMA, out_path))
+    stats.extra["quotes_removed"] = {"rows": 0, "chars": 0}
+    stats.extra["attribution"] = {"rows_without_source_url": 0, "rows_without_author": 0}
+    # closing: a failed write removes the reader's spill now, not when the traceback is freed
+    with contextlib.closing(read_threads(source, spill_dir=Path(out_path).parent)) as threads:
+        write_parquet_rows(_kept_records(threads, source, limits, stats), THREAD_SCHEMA, out_path)
+    return write_step(stats, stats_path)
