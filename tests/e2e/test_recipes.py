@@ -22,6 +22,7 @@ DEMO = REPO / "config" / "demo"
 # The rule of each LLM stage (evaluate_prover follows the prover's model).
 STAGE_RULES = {
     "problems.extraction": ["extract_problems"],
+    "problems.translation": ["detect_language"],
     "problems.classification": ["classify_problems"],
     "problems.answers": ["extract_answers"],
     "decontam.judge": ["decontaminate"],
@@ -29,6 +30,7 @@ STAGE_RULES = {
     "answers.judge": ["judge_answers", "fill_majority_answer"],
     "formal": ["autoformalize"],
     "proofs": ["prove", "evaluate_prover"],
+    "forum_cot.rewrite": ["rewrite_forum_solutions"],
 }
 
 
