@@ -82,20 +82,20 @@ def test_an_assistant_prefix_opens_the_think_block_for_the_model(tmp_path, stub_
     assert row["predicted_answer"] == "2" and row["prompt_name"] == "solve_think"
 
 
-def test_thinking_that_goes_on_past_a_forced_close_stays_thinking(tmp_path, stub_server):
-    # vLLM's thinking_token_budget closes the block mid-thought; the model thinks on in the
-    # answer and closes the block itself. Its own </think> ends the thinking, not the forced one.
+def test_thinking_that_goes_on_past_a_forced_close_is_kept_as_returned_and_counted(tmp_path, stub_server):
+    # vLLM's thinking_token_budget closes the block mid-thought (replacing a sampled token); the
+    # model thinks on in the answer and closes the block itself. The row keeps what the server
+    # returned (the SFT audit drops such a turn); the answer is what follows the model's own close.
     rule = {"contains": "PROBLEM-1", "reasoning": "Since $\\cos 9",
-            "reply": "0^\\circ = 0$, maybe \\boxed{3}? No: 2.\n</think>\n\nSo \\boxed{2}."}  # fmt: skip
+            "reply": "= 0$, maybe \\boxed{3}? No: 2.\n</think>\n\nSo \\boxed{2}."}  # fmt: skip
     summary = tmp_path / "s.json"
     row = solve(tmp_path, stub_server({"rules": [rule]}))
-    assert row["reasoning"] == "Since $\\cos 90^\\circ = 0$, maybe \\boxed{3}? No: 2."
-    assert row["generation"] == "So \\boxed{2}." and row["predicted_answer"] == "2"
+    assert row["reasoning"] == "Since $\\cos 9" and row["generation"] == rule["reply"]
+    assert row["predicted_answer"] == "2"
     assert json.loads(summary.read_text())["thinking_continued_after_forced_close"] == 1
 
 
-def test_a_stray_close_tag_with_nothing_after_it_leaves_no_answer(tmp_path, stub_server):
+def test_a_box_before_the_models_own_close_is_not_the_answer(tmp_path, stub_server):
     rule = {"contains": "PROBLEM-1", "reasoning": "First", "reply": " step: \\boxed{2}\n</think>"}
     row = solve(tmp_path, stub_server({"rules": [rule]}))
-    assert row["reasoning"] == "First step: \\boxed{2}" and row["generation"] == ""
     assert row["predicted_answer"] is None

@@ -48,16 +48,15 @@ def split_think(text: str) -> tuple[str | None, str]:
     return thinking.strip(), text[close + len(THINK_CLOSE) :].lstrip()
 
 
-def continued_thinking(reasoning: str, answer: str) -> tuple[str, str] | None:
-    """(thinking, answer) when a server-split answer still holds `</think>`, else None.
+def after_last_close(answer: str) -> str:
+    """What follows the answer's last `</think>` (all of it when it has none).
 
-    The thinking went on past a close the server saw first (vLLM's thinking_token_budget forces
-    one mid-thought, even mid-word): the model's own last close ends it. The forced close sat
-    between two tokens, so the two parts join without a separator."""
+    A server-split answer may still hold the model's own `</think>`: vLLM's thinking_token_budget
+    forced a close mid-thought (replacing the token the model sampled) and the model thought on
+    in the answer. Only what follows its own close is the answer; the row keeps the text as the
+    server returned it, and the SFT audit drops such a turn (a think tag in its answer)."""
     close = answer.rfind(THINK_CLOSE)
-    if close < 0:
-        return None
-    return (reasoning + answer[:close]).strip(), answer[close + len(THINK_CLOSE) :].lstrip()
+    return answer if close < 0 else answer[close + len(THINK_CLOSE) :]
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from mathforge.inference.client import SamplingParams
 from mathforge.inference.endpoints import InferenceTarget, model_identity, open_target, server_spec
 from mathforge.inference.generation import make_client, request_key, retries_exhausted, run_concurrently
 from mathforge.inference.models import stage_model
+from mathforge.inference.reasoning import after_last_close
 from mathforge.inference.store import RequestStore
 from mathforge.io import read_records
 from mathforge.problems.schema import PROBLEM_LABEL_NAMES, PROVENANCE
@@ -189,7 +190,8 @@ def solution_row(
         **meta,
         "generation": answer,
         "reasoning": reasoning or None,
-        "predicted_answer": last_boxed(answer),  # the answer's, never one written while thinking
+        # the answer's, never one written while thinking (also past a forced close)
+        "predicted_answer": last_boxed(after_last_close(answer)),
         "finish_reason": record["finish_reason"],
         "prompt_tokens": record["prompt_tokens"],
         "completion_tokens": record["completion_tokens"],
@@ -247,7 +249,7 @@ def generate_solutions(
         ]
     stats = StepStats(step="generate_solutions", n_in=len(problems), n_out=len(rows))
     stats.extra.update({"shard": shard, "n_shards": n_shards})
-    # Thinking the model went on with past a forced close is kept as thinking (counted).
+    # Answers the model went on thinking in past a forced close (the SFT audit drops them).
     stats.extra["thinking_continued_after_forced_close"] = sum(map(thinking_continued, records))
     summarize(stats, rows, counts)
     rate = counts["completion_tokens"] / counts["generation_seconds"] if counts["generation_seconds"] else 0.0

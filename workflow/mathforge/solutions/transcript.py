@@ -10,7 +10,7 @@ in the code tags' inline form, so the SFT writer can split them into tool turns.
 
 from __future__ import annotations
 
-from mathforge.inference.reasoning import THINK_CLOSE, continued_thinking, parse_harmony, split_think
+from mathforge.inference.reasoning import THINK_CLOSE, parse_harmony, split_think
 from mathforge.solutions.code_tags import CodeTags
 
 _HARMONY_MARK = "<|message|>"
@@ -46,7 +46,7 @@ def solution_parts(record: dict, fmt: str, tags: CodeTags | None) -> tuple[str |
     """(reasoning or None, answer text) of a stored solution record."""
     text = record["generation"]
     if record.get("reasoning"):
-        return continued_thinking(record["reasoning"], text) or (record["reasoning"], text)
+        return record["reasoning"], text
     if fmt == "harmony" and _HARMONY_MARK in text:
         return harmony_parts(text, tags)
     if fmt == "think":
