@@ -1,5 +1,7 @@
 # answers: solutions -> judged against the forum answer -> majority vote, repaired expected answer,
-# re-judged solutions and solve rates. One job per solutions shard.
+# re-judged solutions and solve rates. One job per solutions shard. forum_cot: the forum answers
+# rewritten into solutions after the vote, or (forum_cot.count_as_votes) before it, voting, and
+# judged after it.
 
 
 rule judge_answers:
@@ -32,6 +34,7 @@ rule fill_majority_answer:
     input:
         judged=f"{P.results}/answers/judged/shard-{{shard}}.parquet",
         prompt=prompt_file(config["answers"]["judge"]["prompt"]),
+        rewrite_votes=rewrite_votes_input(),
     output:
         majority=f"{P.results}/answers/majority/shard-{{shard}}.parquet",
         final_judged=f"{P.results}/answers/final_judged/shard-{{shard}}.parquet",
@@ -88,3 +91,60 @@ rule rewrite_forum_solutions:
         "../envs/vllm.yaml"
     script:
         "../scripts/rewrite_forum_solutions.py"
+
+
+rule rewrite_forum_votes:
+    # forum_cot.count_as_votes: every problem's forum answer rewritten before the vote (its boxed answer votes)
+    input:
+        solutions=f"{P.results}/solutions/shard-{{shard}}.parquet",
+        problems=f"{P.results}/decontam/answers/set.parquet",
+        prompt=prompt_file(config["forum_cot"]["rewrite"]["prompt"]),
+    output:
+        rewrites=f"{P.results}/answers/forum_cot_votes/rewrites/shard-{{shard}}.parquet",
+        summary=f"{P.results}/answers/forum_cot_votes/rewrites/shard-{{shard}}.summary.json",
+    params:
+        forum_cot=config["forum_cot"],
+        model=stage_model_identity(config, "forum_cot.rewrite"),
+        store=f"{P.cache}/rewrite_forum_votes/shard-{{shard}}.jsonl",
+    wildcard_constraints:
+        shard=r"\d+",
+    log:
+        f"{P.logs}/rewrite_forum_votes/shard-{{shard}}.log",
+    benchmark:
+        f"{P.bench}/rewrite_forum_votes/shard-{{shard}}.tsv"
+    resources:
+        **stage_resources(config, "forum_cot.rewrite", "llm"),
+    conda:
+        "../envs/vllm.yaml"
+    script:
+        "../scripts/rewrite_forum_votes.py"
+
+
+rule judge_forum_votes:
+    # forum_cot.count_as_votes: after the vote, each rewrite kept or not against the final answer
+    input:
+        rewrites=f"{P.results}/answers/forum_cot_votes/rewrites/shard-{{shard}}.parquet",
+        rewrites_summary=f"{P.results}/answers/forum_cot_votes/rewrites/shard-{{shard}}.summary.json",
+        majority=f"{P.results}/answers/majority/shard-{{shard}}.parquet",
+        prompt=prompt_file(config["answers"]["judge"]["prompt"]),
+    output:
+        rewritten=f"{P.results}/answers/forum_cot_votes/shard-{{shard}}.parquet",
+        summary=f"{P.results}/answers/forum_cot_votes/shard-{{shard}}.summary.json",
+    params:
+        judge=config["answers"]["judge"],
+        comparison=config["answers"]["comparison"],
+        judge_model=stage_model_identity(config, "answers.judge"),
+        judge_store=f"{P.cache}/judge_forum_votes/shard-{{shard}}.jsonl",
+    wildcard_constraints:
+        shard=r"\d+",
+    log:
+        f"{P.logs}/judge_forum_votes/shard-{{shard}}.log",
+    benchmark:
+        f"{P.bench}/judge_forum_votes/shard-{{shard}}.tsv"
+    threads: config["answers"]["comparison"]["workers"]
+    resources:
+        **stage_resources(config, "answers.judge", "llm"),
+    conda:
+        "../envs/vllm.yaml"
+    script:
+        "../scripts/judge_forum_votes.py"

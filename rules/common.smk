@@ -188,7 +188,22 @@ def lean_params():
 
 def forum_cot_shards(pattern, per_shard=True):
     """The forum_cot inputs of write_sft_shards: every shard's `pattern` (or `pattern` itself) when
-    forum_cot.enabled, else none (no rewrite job runs)."""
+    forum_cot.enabled, else none (no rewrite job runs). With forum_cot.count_as_votes the judged
+    rewrites are judge_forum_votes' (answers/forum_cot_votes/ in place of answers/forum_cot/)."""
     if not config["forum_cot"]["enabled"]:
         return []
+    if counts_rewrite_votes():
+        pattern = pattern.replace("answers/forum_cot/", "answers/forum_cot_votes/")
     return expand_shards(pattern) if per_shard else [pattern]
+
+
+def counts_rewrite_votes():
+    return config["forum_cot"]["enabled"] and config["forum_cot"]["count_as_votes"]
+
+
+def rewrite_votes_input():
+    """fill_majority_answer's rewrite ballots with forum_cot.count_as_votes, else none (a list either
+    way, so the job sees a list of paths)."""
+    if not counts_rewrite_votes():
+        return []
+    return [f"{P.results}/answers/forum_cot_votes/rewrites/shard-{{shard}}.parquet"]

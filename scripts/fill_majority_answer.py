@@ -11,4 +11,5 @@ with job_logging(snakemake.log[0]):
         out_final=snakemake.output.final_judged,
         summary_path=snakemake.output.summary,
         store_path=snakemake.params.store,
+        rewrite_votes=list(snakemake.input.rewrite_votes),
     )

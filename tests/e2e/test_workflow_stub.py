@@ -249,3 +249,47 @@ def test_invalid_config_is_rejected_before_any_job(workdir):
     proc = run_snakemake(wd, wd / "config.yaml", "-n", check=False)
     assert proc.returncode != 0
     assert "inference.backend" in proc.output
+
+
+def test_forum_cot_rewrites_vote_before_the_majority_when_asked(workdir):
+    wd, server = workdir
+    config = yaml.safe_load((wd / "config.yaml").read_text())
+    # the stub threads' replies are short ("2"): any reply with a digit is a worked answer here
+    config["forum_cot"] = {"enabled": True, "min_answer_chars": 1}
+    (wd / "config.yaml").write_text(yaml.safe_dump(config))
+    after_vote = planned_jobs(run_snakemake(wd, wd / "config.yaml", "-n").output)
+    assert after_vote["rewrite_forum_solutions"] == 2
+    assert not {"rewrite_forum_votes", "judge_forum_votes"} & set(after_vote)
+    config["forum_cot"]["count_as_votes"] = True
+    (wd / "config.yaml").write_text(yaml.safe_dump(config))
+    dry = run_snakemake(wd, wd / "config.yaml", "-n").output
+    jobs = planned_jobs(dry)
+    assert (jobs["rewrite_forum_votes"], jobs["judge_forum_votes"]) == (2, 2)
+    assert "rewrite_forum_solutions" not in jobs
+    run_snakemake(wd, wd / "config.yaml")
+    results = wd / "results" / "t" / "answers"
+    ballots = [json.loads((results / "forum_cot_votes" / "rewrites" / f"shard-{k}.summary.json").read_text())
+               for k in range(2)]  # fmt: skip
+    votes = [json.loads((results / "majority" / f"shard-{k}.summary.json").read_text())["rewrite_votes"]
+             for k in range(2)]  # fmt: skip
+    sent = sum(b["requests"]["sent"] for b in ballots)
+    assert sent >= 1 and sum(v["ballots"] for v in votes) == sum(b["n_out"] for b in ballots) >= 1
+    majority = [
+        r for k in range(2) for r in pq.read_table(results / "majority" / f"shard-{k}.parquet").to_pylist()
+    ]
+    voted = [r for r in majority if r["rewrite_votes"]]
+    assert voted and all(sum(c["votes"] for c in r["vote_classes"]) > r["n_solutions"] for r in voted)
+    kept = [r for k in range(2) for r in pq.read_table(results / "forum_cot_votes" / f"shard-{k}.parquet").to_pylist()
+            if r["forum_cot_status"] == "kept"]  # fmt: skip
+    sft = pq.read_table(wd / "results" / "t" / "sft" / "data").to_pylist()
+    assert kept and sorted(r["problem_id"] for r in sft if r["variant"] == "forum_cot") == sorted(
+        r["problem_id"] for r in kept
+    )
+    funnel = (wd / "results" / "t" / "report" / "funnel.md").read_text()
+    assert "| rewrite_forum_solutions |" in funnel
+    # resumable: the outputs gone, a rerun rebuilds them from the request stores
+    requests = server.stats()["requests"]
+    for path in (results / "forum_cot_votes").rglob("*.parquet"):
+        path.unlink()
+    run_snakemake(wd, wd / "config.yaml")
+    assert server.stats()["requests"] == requests

@@ -192,3 +192,53 @@ def test_a_statement_that_states_the_final_answer_is_dropped(env):
     assert m["p8"]["answer_in_statement"] is None
     assert (m["p6"]["expected_answer"], m["p7"]["expected_answer"]) == ("7", "12")  # kept, for the record
     assert summary["dropped"] == {"answer_in_statement": 2} and summary["n_out"] == 1
+
+
+def rewrite(pid, predicted, status):
+    from mathforge.answers.schema import FORUM_COT_SCHEMA
+
+    row = {name: None for name in FORUM_COT_SCHEMA.names}
+    row.update(problem_id=pid, problem=f"Problem {pid}", predicted_answer=predicted, forum_cot_status=status,
+               mode="forum_cot", generation=f"\\boxed{{{predicted}}}", finish_reason="stop")  # fmt: skip
+    return row
+
+
+def test_rewrite_ballots_vote_and_are_counted_apart_in_the_majority_summary(env):
+    from mathforge.answers.schema import FORUM_COT_SCHEMA, MAJORITY_VOTES_SCHEMA, REWRITE_VOTED
+
+    cfg, _stub, tmp = env
+    _, plain, plain_final, plain_summary = run_both(cfg, tmp)
+    rewrites = [
+        rewrite("p4", "1", REWRITE_VOTED),  # p4: 1..5 one vote each; the ballot makes 1 the majority
+        rewrite("p2", "8", REWRITE_VOTED),  # p2: 7 has 3 votes; a ballot for 8 changes nothing
+        rewrite("p3", None, "no_boxed_answer"),  # no ballot: not in the vote or its total
+        rewrite("p1", "1/2", "unfinished"),  # cut by the token limit: no ballot either
+    ]
+    write_parquet(pa.Table.from_pylist(rewrites, schema=FORUM_COT_SCHEMA), tmp / "rewrites.parquet")
+    majority_stage(str(tmp / "judged.parquet"), cfg, str(tmp / "vm.parquet"), str(tmp / "vf.parquet"),
+                   str(tmp / "vm.json"), str(tmp / "vm.jsonl"), [str(tmp / "rewrites.parquet")])  # fmt: skip
+    voted = pq.read_table(tmp / "vm.parquet")
+    assert voted.schema.equals(MAJORITY_VOTES_SCHEMA)
+    m = {r["problem_id"]: r for r in voted.to_pylist()}
+    assert (m["p4"]["expected_answer"], m["p4"]["answer_rule"], m["p4"]["majority_votes"]) == (
+        "1", "no_forum_answer", 2)  # fmt: skip
+    assert (m["p4"]["rewrite_votes"], m["p4"]["rewrite_changed_answer"]) == (1, True)
+    assert (m["p2"]["expected_answer"], m["p2"]["rewrite_votes"], m["p2"]["rewrite_changed_answer"]) == (
+        "7", 1, False)  # fmt: skip
+    assert [c["votes"] for c in m["p2"]["vote_classes"]] == [3, 2, 1]  # 8 got the ballot
+    assert (m["p3"]["rewrite_votes"], m["p3"]["rewrite_changed_answer"]) == (0, None)
+    assert m["p4"]["n_solutions"] == 6  # the ballot is not a solution: solve rates count solutions only
+    summary = json.loads((tmp / "vm.json").read_text())
+    assert summary["rewrite_votes"] == {
+        "rewrites": 4, "ballots": 2, "without_ballot": 2, "changed_majority": 1, "changed_expected_answer": 1,
+    }  # fmt: skip
+    assert summary["answer_rule"]["no_forum_answer"] == 2 and "no_reliable_answer" not in summary["dropped"]
+    # p4's solutions are now judged against the voted answer: its one "1" is correct
+    final = [r for r in pq.read_table(tmp / "vf.parquet").to_pylist() if r["problem_id"] == "p4"]
+    assert [r["judgement"] for r in final] == [True, False, False, False, False, False]
+    # without rewrite shards the stage writes exactly what it wrote before the option existed
+    assert plain.schema.equals(MAJORITY_SCHEMA) and "rewrite_votes" not in plain_summary
+    majority_stage(str(tmp / "judged.parquet"), cfg, str(tmp / "m2.parquet"), str(tmp / "f2.parquet"),
+                   str(tmp / "m2.json"), str(tmp / "m2.jsonl"), [])  # fmt: skip
+    assert (tmp / "m2.parquet").read_bytes() == (tmp / "majority.parquet").read_bytes()
+    assert pq.read_table(tmp / "f2.parquet").equals(plain_final)

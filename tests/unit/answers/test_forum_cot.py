@@ -192,3 +192,93 @@ def test_the_run_report_counts_the_rewrites_and_their_share_kept(env):
         in statistics_markdown(stats)
     )
     assert funnel([summary])["rewrite_forum_solutions"]["dropped"]["no_boxed_answer"] == 1
+
+
+# forum_cot.count_as_votes: rewrite before the vote, ballots in it, kept or not after it.
+VOTE_PROBLEMS = [
+    {**PROBLEMS[0], "expected_answer": "91"},  # forum answer kept by the solutions; the rewrite agrees
+    {**PROBLEMS[1], "expected_answer": None},  # solutions 4 and 5 tie below min_votes: the ballot 5 decides
+    {**PROBLEMS[2], "expected_answer": "13"},  # the rewrite has no boxed answer: no ballot
+    {**PROBLEMS[3], "expected_answer": "4"},  # no worked reply
+    problem("p5", "Compute $1+2$.", "Post 1:\n$1 + 2$ is three, written $3$, as everyone here knows."),
+    problem("p6", "Compute $4+4$.", "Post 1:\n$4 + 4 = 9$ if you count carefully, trust me on this."),
+]
+VOTE_PROBLEMS[5]["expected_answer"] = "8"  # the rewrite votes 9 and disagrees
+SOLVED = {"p1": ["91", "91"], "p2": ["4", "5"], "p3": ["13", "13"], "p4": ["4", "4"], "p5": ["1", "2"],
+          "p6": ["8", "8"]}  # fmt: skip
+VOTE_SCRIPT = {
+    "rules": [
+        *SCRIPT["rules"],
+        {"contains": "Compute $1+2$", "reply": "Adding gives three.\n\n\\boxed{3}"},
+        {"contains": "Compute $4+4$", "reply": "As the reply says, \\boxed{9}"},
+    ]
+}
+
+
+def run_voting(cfg, tmp):
+    from mathforge.answers.forum_cot import judge_forum_votes, rewrite_forum_votes
+    from mathforge.answers.stages import judge_stage, majority_stage
+
+    rewrite_forum_votes(str(tmp / "solutions.parquet"), str(tmp / "set.parquet"), cfg, str(tmp / "ballots.parquet"),
+                        str(tmp / "ballots.json"), str(tmp / "rewrite.jsonl"))  # fmt: skip
+    judge_stage(str(tmp / "solutions.parquet"), cfg, str(tmp / "judged.parquet"), str(tmp / "j.json"),
+                str(tmp / "j.jsonl"))  # fmt: skip
+    majority_stage(str(tmp / "judged.parquet"), cfg, str(tmp / "majority.parquet"), str(tmp / "final.parquet"),
+                   str(tmp / "m.json"), str(tmp / "m.jsonl"), [str(tmp / "ballots.parquet")])  # fmt: skip
+    judge_forum_votes(str(tmp / "ballots.parquet"), str(tmp / "ballots.json"), str(tmp / "majority.parquet"), cfg,
+                      str(tmp / "out.parquet"), str(tmp / "summary.json"), str(tmp / "judge.jsonl"))  # fmt: skip
+    return (
+        {r["problem_id"]: r for r in pq.read_table(tmp / "out.parquet").to_pylist()},
+        *(json.loads((tmp / name).read_text()) for name in ("ballots.json", "m.json", "summary.json")),
+    )
+
+
+@pytest.fixture
+def vote_env(tmp_path, stub_server):
+    from mathforge.solutions.schema import SOLUTIONS_SCHEMA
+
+    stub = stub_server(VOTE_SCRIPT)
+    cfg = validate_config({"inference": openai_inference_config(stub.base_url),
+                           "forum_cot": {"enabled": True, "count_as_votes": True}})  # fmt: skip
+    solutions = []
+    for p in VOTE_PROBLEMS:
+        for seed, answer in enumerate(SOLVED[p["problem_id"]]):
+            row = {name: None for name in SOLUTIONS_SCHEMA.names}
+            row.update(problem_id=p["problem_id"], problem=p["problem"], expected_answer=p["expected_answer"],
+                       mode="plain", effort="low", seed=seed, sample_index=seed, predicted_answer=answer,
+                       generation=f"\\boxed{{{answer}}}", finish_reason="stop", code_cells=[], sandbox_isolation=[])  # fmt: skip
+            solutions.append(row)
+    write_parquet(pa.Table.from_pylist(solutions, schema=SOLUTIONS_SCHEMA), tmp_path / "solutions.parquet")
+    write_parquet(pa.Table.from_pylist(VOTE_PROBLEMS, schema=ANSWERS_SCHEMA), tmp_path / "set.parquet")
+    return cfg, stub, tmp_path
+
+
+def test_voting_rewrites_are_kept_only_for_an_answer_that_stands_without_their_vote(vote_env):
+    cfg, stub, tmp = vote_env
+    rows, ballots, majority, summary = run_voting(cfg, tmp)
+    assert {pid: r["forum_cot_status"] for pid, r in rows.items()} == {
+        "p1": "kept",  # the forum answer 91, confirmed by the solutions; the rewrite agrees
+        "p2": "own_vote_changed_answer",  # 5 became the answer only with the rewrite's ballot
+        "p3": "no_boxed_answer",
+        "p5": "problem_not_sft:no_reliable_answer",  # 1, 2 and the ballot 3: still no majority
+        "p6": "disagrees_with_expected_answer",  # voted 9, outvoted by the solutions' 8
+    }  # fmt: skip
+    assert rows["p1"]["judgement"] is True and rows["p2"]["judgement"] is None
+    assert (rows["p2"]["expected_answer"], rows["p2"]["answer_rule"]) == ("5", "no_forum_answer")
+    assert ballots["n_in"] == 6 and ballots["n_out"] == 4
+    assert ballots["dropped"] == {"no_answer_post": 1, "no_boxed_answer": 1}
+    assert majority["rewrite_votes"] == {
+        "rewrites": 5, "ballots": 4, "without_ballot": 1, "changed_majority": 1, "changed_expected_answer": 1,
+    }  # fmt: skip
+    # the ballot's effect on the generated solutions: p2's "5" is now a correct solution
+    final = [r for r in pq.read_table(tmp / "final.parquet").to_pylist() if r["problem_id"] == "p2"]
+    assert [(r["predicted_answer"], r["judgement"]) for r in final] == [("4", False), ("5", True)]
+    # the same summary shape as without votes: every problem accounted for once
+    assert summary["step"] == "rewrite_forum_solutions" and summary["n_in"] == 6 and summary["n_out"] == 1
+    assert summary["n_in"] == summary["n_out"] + sum(summary["dropped"].values())
+    assert summary["rewrites"] == 5 and summary["requests"]["sent"] == 5
+    assert kept_forum_solutions([str(tmp / "out.parquet")])[0]["problem_id"] == "p1"
+    sent = stub.stats()["requests"]
+    assert sent == 5  # the rewrites only: every judgement here is symbolic
+    again, *_ = run_voting(cfg, tmp)  # resumed from the request stores: nothing is sent again
+    assert stub.stats()["requests"] == sent and again == rows

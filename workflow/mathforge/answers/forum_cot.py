@@ -8,16 +8,23 @@ expected answer with the answers judge (symbolic first, LLM for the rest) and ke
 agrees. Every attempt is written with its status; problems without a request are counted.
 The row keeps the post it came from (`source_post`, `source_post_index`) and its attribution: the
 question's authors plus that reply's author when the source names one per reply (Stack Exchange).
+
+With forum_cot.count_as_votes the rewrite comes before the vote instead (rewrite_forum_votes, every
+problem of the shard), its boxed answer is one more ballot in fill_majority_answer, and
+judge_forum_votes keeps it afterwards only when its problem gives SFT rows, its ballot did not change
+the final expected answer, and it agrees with that answer: a rewrite never vouches for itself.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections import Counter
+from pathlib import Path
 
 from mathforge.answers.judge import judge_answers
-from mathforge.answers.schema import FORUM_COT_SCHEMA
+from mathforge.answers.schema import FORUM_COT_SCHEMA, REWRITE_VOTED
 from mathforge.answers.stages import _apply, _judging, problem_drop_reason
 from mathforge.forum.threads import POST_HEADER
 from mathforge.funnel import StepStats, write_step
@@ -125,6 +132,11 @@ def judge_rewrites(rows: list[dict], cfg: dict, store_path: str) -> None:
     answer (symbolic comparison, then the LLM judge for what it cannot decide)."""
     for row in rows:
         row["forum_cot_status"] = status_before_judge(row)
+    judge_pending(rows, cfg, store_path)
+
+
+def judge_pending(rows: list[dict], cfg: dict, store_path: str) -> None:
+    """Judge the rewrites without a status yet against their expected answer: kept or not."""
     todo = [r for r in rows if r["forum_cot_status"] is None]
     with _judging(cfg, store_path) as (comparer, generator):
         items = [(r["problem"], r["expected_answer"], r["predicted_answer"]) for r in todo]
@@ -145,6 +157,14 @@ def rewrite_forum_solutions(
     problems = {p["problem_id"]: p for p in read_records(problems_path) if p["problem_id"] in wanted}
     stats = StepStats(step="rewrite_forum_solutions", n_in=len(majority))
     todo = _candidates(majority, problems, stage["min_answer_chars"], stats)
+    rows = _rewrite(todo, cfg, store_path, stats)
+    judge_rewrites(rows, cfg, judge_store_path)
+    return _write_kept(rows, stats, out_path, summary_path)
+
+
+def _rewrite(todo: list[tuple], cfg: dict, store_path: str, stats: StepStats) -> list[dict]:
+    """The rewrite requests of (problem row, post index, post text) through the request store."""
+    stage = cfg["forum_cot"]
     prompt = load_prompt(cfg["prompts_dir"], stage["rewrite"]["prompt"])
     params = SamplingParams.from_config(stage["rewrite"])
     model = stage_model(cfg, MODEL_KEY)
@@ -155,11 +175,14 @@ def rewrite_forum_solutions(
     with Generator(model, store_path) as gen:
         results = gen.run(requests)
     stats.extra["requests"] = gen.totals.__dict__
-    rows = [
+    return [
         rewrite_row(p, index, post, results[r.key], stage["sft_prompt"], params)
         for (p, index, post), r in zip(todo, requests, strict=True)
     ]
-    judge_rewrites(rows, cfg, judge_store_path)
+
+
+def _write_kept(rows: list[dict], stats: StepStats, out_path: str, summary_path: str) -> StepStats:
+    """Count every judged rewrite by status (kept = n_out) and write them with the summary."""
     for row in rows:
         row["forum_judgement"] = row.get("judgement")
         if row["forum_cot_status"] != "kept":
@@ -169,3 +192,69 @@ def rewrite_forum_solutions(
     stats.extra["status"] = dict(sorted(Counter(r["forum_cot_status"] for r in rows).items()))
     stats.extra["pass_rate"] = round(stats.n_out / len(rows), 4) if rows else None
     return write_step(stats, summary_path, (rows, FORUM_COT_SCHEMA, out_path))
+
+
+# forum_cot.count_as_votes: rewrite before the vote (rewrite_forum_votes), their boxed answers vote in
+# fill_majority_answer, and the keep decision comes after it (judge_forum_votes).
+
+
+def rewrite_forum_votes(
+    solutions_path: str, problems_path: str, cfg: dict, out_path: str, summary_path: str, store_path: str
+) -> StepStats:
+    """Rewrite the worked forum answer of every problem of one solutions shard, before the vote.
+    A finished rewrite with a boxed answer is a ballot (status REWRITE_VOTED, judged after the
+    vote); the rest keep their failure status. Every problem of the shard is a candidate: which
+    ones give SFT rows is only known after the vote."""
+    wanted = sorted({s["problem_id"] for s in read_records(solutions_path)})
+    problems = {p["problem_id"]: p for p in read_records(problems_path) if p["problem_id"] in wanted}
+    stats = StepStats(step="rewrite_forum_votes", n_in=len(wanted))
+    todo = []
+    for problem_id in wanted:
+        problem = problems[problem_id]
+        post = answer_post(problem.get("forum_discussions"), cfg["forum_cot"]["min_answer_chars"])
+        if post is None:
+            stats.drop("no_answer_post")
+            continue
+        todo.append(({**problem, "forum_answer": problem["expected_answer"], "answer_rule": None}, *post))
+    rows = _rewrite(todo, cfg, store_path, stats)
+    for row in rows:
+        row["forum_cot_status"] = status_before_judge(row) or REWRITE_VOTED
+        if row["forum_cot_status"] != REWRITE_VOTED:
+            stats.drop(row["forum_cot_status"])
+    stats.n_out = sum(r["forum_cot_status"] == REWRITE_VOTED for r in rows)
+    stats.extra["rewrites"] = len(rows)
+    return write_step(stats, summary_path, (rows, FORUM_COT_SCHEMA, out_path))
+
+
+def status_after_vote(row: dict, verdict: dict) -> str | None:
+    """Why a rewrite that could vote cannot be kept, or None (to be judged). Its problem must give SFT
+    rows, and its ballot must not have changed the final expected answer: a rewrite is kept only when
+    it agrees with an answer that stands without its own vote (else it would vouch for itself)."""
+    reason = problem_drop_reason(verdict)
+    if reason is not None:
+        return f"problem_not_sft:{reason}"
+    if row["forum_cot_status"] != REWRITE_VOTED:
+        return row["forum_cot_status"]
+    return "own_vote_changed_answer" if verdict["rewrite_changed_answer"] else None
+
+
+def judge_forum_votes(
+    rewrites_path: str, rewrites_summary_path: str, majority_path: str, cfg: dict, out_path: str,
+    summary_path: str, judge_store_path: str,
+) -> StepStats:  # fmt: skip
+    """After the vote: each rewrite of one shard gets its problem's final answer and its status
+    (status_after_vote), the rest are judged against that answer; written as rewrite_forum_solutions
+    writes them (same table and summary), with the rewrite step's requests and problem counts."""
+    rows = read_records(rewrites_path)
+    before = json.loads(Path(rewrites_summary_path).read_text())
+    verdicts = {m["problem_id"]: m for m in read_records(majority_path)}
+    stats = StepStats(step="rewrite_forum_solutions", n_in=before["n_in"])
+    if before["dropped"].get("no_answer_post"):
+        stats.drop("no_answer_post", before["dropped"]["no_answer_post"])
+    for row in rows:
+        verdict = verdicts[row["problem_id"]]
+        row.update({key: verdict[key] for key in ("expected_answer", "answer_rule", "forum_answer")})
+        row["forum_cot_status"] = status_after_vote(row, verdict)
+    judge_pending(rows, cfg, judge_store_path)
+    stats.extra["requests"] = before["requests"]
+    return _write_kept(rows, stats, out_path, summary_path)

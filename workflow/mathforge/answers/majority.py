@@ -95,3 +95,41 @@ def repair_expected_answer(
     if forum_answer is None:
         return RepairedAnswer(majority.answer, "no_forum_answer")
     return RepairedAnswer(majority.answer, "forum_contradicted")
+
+
+class CountedVote(NamedTuple):
+    majority: MajorityResult  # over the solutions and the rewrite ballots
+    final: RepairedAnswer
+    changed_majority: bool | None  # None: no ballot was cast
+    changed_answer: bool | None  # the final expected answer differs from the solutions' alone
+
+
+def same_answer(a: str | None, b: str | None, comparer: AnswerComparer) -> bool:
+    """Both missing, or equal (as written, else by the comparer: a different spelling of one answer)."""
+    if a is None or b is None:
+        return a is b
+    return a == b or comparer.compare_many([(a, b)])[0].equal is True
+
+
+def vote_with_ballots(
+    answers: list[str | None],
+    ballots: list[str],
+    forum_answer: str | None,
+    agreeing: int,
+    comparer: AnswerComparer,
+    min_votes: int = 1,
+    min_fraction: float = 0.0,
+) -> CountedVote:
+    """The vote over the solutions' answers plus extra ballots (forum_cot rewrites' boxed answers,
+    forum_cot.count_as_votes), the repaired answer, and whether the ballots changed either. Ballots
+    join the vote and its total but never `agreeing`: a rewrite comes from the same thread as the
+    forum answer, so it cannot confirm it. Without ballots this is the plain vote and repair."""
+    result = majority_vote([*answers, *ballots], comparer, min_votes, min_fraction)
+    final = repair_expected_answer(forum_answer, agreeing, result)
+    if not ballots:
+        return CountedVote(result, final, None, None)
+    alone = majority_vote(answers, comparer, min_votes, min_fraction)
+    final_alone = repair_expected_answer(forum_answer, agreeing, alone)
+    changed_majority = alone.status != result.status or not same_answer(alone.answer, result.answer, comparer)
+    changed_answer = not same_answer(final_alone.answer, final.answer, comparer)
+    return CountedVote(result, final, changed_majority, changed_answer)

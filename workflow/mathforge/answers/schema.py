@@ -57,6 +57,16 @@ MAJORITY_SCHEMA = pa.schema(
     ]
 )
 
+# The majority table with forum_cot.count_as_votes: the rewrites' boxed answers voted too.
+MAJORITY_VOTES_SCHEMA = pa.schema(
+    [
+        *MAJORITY_SCHEMA,
+        ("rewrite_votes", pa.int32()),  # rewrite ballots counted (in majority_votes and vote_classes)
+        ("rewrite_changed_majority", pa.bool_()),  # null: no ballot
+        ("rewrite_changed_answer", pa.bool_()),  # the final expected answer differs without the ballot
+    ]
+)
+
 # answers/forum_cot/shard-K.parquet: forum answers rewritten into solutions (rewrite_forum_solutions),
 # every attempt with its status; only `kept` rows (judged equal to the final answer) reach SFT.
 FORUM_COT_SCHEMA = pa.schema(
@@ -67,6 +77,10 @@ FORUM_COT_SCHEMA = pa.schema(
         (
             "forum_cot_status",
             pa.string(),
-        ),  # kept | disagrees_with_expected_answer | no_boxed_answer | unfinished | rewrite_rejected
+        ),  # kept | disagrees_with_expected_answer | no_boxed_answer | unfinished | rewrite_rejected;
+        # with forum_cot.count_as_votes also own_vote_changed_answer | problem_not_sft:<reason>
+        # (and REWRITE_VOTED in answers/forum_cot_votes/rewrites/: a ballot, judged after the vote)
     ]
 )
+
+REWRITE_VOTED = "voted"

@@ -1,8 +1,9 @@
 """The answers stages on one shard of solutions.
 
 judge_answers: each solution's final answer against the forum's expected answer.
-fill_majority_answer: vote per problem, repair the expected answer, re-judge every solution
-against the final answer, and record each problem's solve rate (overall and per mode/effort);
+fill_majority_answer: vote per problem (with forum_cot.count_as_votes the forum_cot rewrites' boxed
+answers vote too), repair the expected answer, re-judge every solution against the final answer,
+and record each problem's solve rate (overall and per mode/effort);
 a problem whose statement states its final answer (mathforge.hygiene) gives no SFT rows.
 """
 
@@ -11,11 +12,18 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 
 from mathforge.answers.equivalence import AnswerComparer
 from mathforge.answers.judge import Judged, judge_answers
-from mathforge.answers.majority import majority_vote, repair_expected_answer
-from mathforge.answers.schema import FINAL_JUDGED_SCHEMA, JUDGED_SCHEMA, MAJORITY_SCHEMA
+from mathforge.answers.majority import CountedVote, RepairedAnswer, vote_with_ballots
+from mathforge.answers.schema import (
+    FINAL_JUDGED_SCHEMA,
+    JUDGED_SCHEMA,
+    MAJORITY_SCHEMA,
+    MAJORITY_VOTES_SCHEMA,
+    REWRITE_VOTED,
+)
 from mathforge.funnel import StepStats, write_step
 from mathforge.hygiene.statement import states_answer
 from mathforge.inference.generation import Generator
@@ -95,72 +103,132 @@ def _correct_by_variant(rows: list[dict]) -> dict[str, dict]:
 
 
 def majority_stage(
-    in_path: str, cfg: dict, out_majority: str, out_final: str, summary_path: str, store_path: str
-) -> StepStats:
-    rows = read_records(in_path)
-    vote = cfg["answers"]["majority"]
-    difficulty = cfg["answers"]["difficulty"]
+    in_path: str, cfg: dict, out_majority: str, out_final: str, summary_path: str, store_path: str,
+    rewrite_votes: Sequence[str] = (),
+) -> StepStats:  # fmt: skip
+    """Vote per problem, repair the expected answer, re-judge against it, score the problems.
+    `rewrite_votes`: forum_cot rewrite shards whose boxed answers vote too (forum_cot.count_as_votes;
+    empty: the vote counts the solutions only)."""
+    groups = _by_problem(read_records(in_path))
+    rewrites = [r for path in rewrite_votes for r in read_records(path)]
+    ballots = rewrite_ballots(rewrites) if rewrite_votes else None
+    with _judging(cfg, store_path) as (comparer, generator):
+        problems, rejudge = _vote_problems(groups, ballots, cfg["answers"]["majority"], comparer)
+        _rejudge(rejudge, comparer, cfg, generator)
+        comparisons = dict(comparer.stats)
+    for problem in problems:
+        _score_problem(problem, groups[problem["problem_id"]], cfg["answers"]["difficulty"])
+    final_rows = [r for pid in sorted(groups) for r in groups[pid]]
+    stats = _majority_stats(problems, final_rows, len(rejudge), comparisons)
+    if ballots is not None:
+        stats.extra["rewrite_votes"] = rewrite_vote_counts(problems, rewrites)
+    return write_step(
+        stats,
+        summary_path,
+        (problems, MAJORITY_SCHEMA if ballots is None else MAJORITY_VOTES_SCHEMA, out_majority),
+        (final_rows, FINAL_JUDGED_SCHEMA, out_final),
+    )
+
+
+def _by_problem(rows: list[dict]) -> dict[str, list[dict]]:
     groups: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         groups[row["problem_id"]].append(row)
+    return groups
+
+
+def rewrite_ballots(rewrites: list[dict]) -> dict[str, list[str]]:
+    """Per problem, the boxed answers of its rewrites that may vote (finished, with an answer);
+    a rewrite without one casts no ballot and is not in the vote's total."""
+    ballots: dict[str, list[str]] = defaultdict(list)
+    for row in rewrites:
+        if row["forum_cot_status"] == REWRITE_VOTED:
+            ballots[row["problem_id"]].append(row["predicted_answer"])
+    return ballots
+
+
+def _vote_problems(
+    groups: dict[str, list[dict]], ballots: dict[str, list[str]] | None, vote: dict, comparer: AnswerComparer
+) -> tuple[list[dict], list[dict]]:
+    """(one majority row per problem, the solutions to judge again against a changed answer)."""
     problems: list[dict] = []
-    with _judging(cfg, store_path) as (comparer, generator):
-        rejudge: list[dict] = []
-        for problem_id in sorted(groups):
-            group = groups[problem_id]
-            forum = group[0]["expected_answer"]
-            result = majority_vote(
-                [r["predicted_answer"] for r in group], comparer, vote["min_votes"], vote["min_fraction"]
+    rejudge: list[dict] = []
+    for problem_id in sorted(groups):
+        group = groups[problem_id]
+        forum = group[0]["expected_answer"]
+        agreeing = sum(r["judgement"] is True for r in group)
+        counted = vote_with_ballots(
+            [r["predicted_answer"] for r in group], (ballots or {}).get(problem_id, []), forum, agreeing,
+            comparer, vote["min_votes"], vote["min_fraction"],
+        )  # fmt: skip
+        rejudge += _set_final_answer(group, forum, counted.final)
+        problems.append(_majority_row(problem_id, group, counted, agreeing))
+        if ballots is not None:
+            problems[-1].update(
+                rewrite_votes=len(ballots.get(problem_id, [])),
+                rewrite_changed_majority=counted.changed_majority,
+                rewrite_changed_answer=counted.changed_answer,
             )
-            agreeing = sum(r["judgement"] is True for r in group)
-            final = repair_expected_answer(forum, agreeing, result)
-            for row in group:
-                row["forum_answer"], row["answer_rule"] = forum, final.rule
-                row["forum_judgement"] = row["judgement"]
-                if final.answer == forum and row["judgement"] is not None:
-                    continue  # the same comparison as before: keep its verdict and method
-                row["expected_answer"] = final.answer
-                rejudge.append(row)
-            problems.append(
-                {
-                    "problem_id": problem_id,
-                    "problem": group[0]["problem"],
-                    "forum_answer": forum,
-                    "majority_answer": result.answer,
-                    "majority_status": result.status,
-                    "majority_votes": result.votes,
-                    "n_solutions": len(group),
-                    "vote_classes": [
-                        {"answer": c.answer, "votes": c.votes, "spellings": sorted(c.spellings)}
-                        for c in result.classes
-                    ],
-                    "forum_agreeing": agreeing,
-                    "expected_answer": final.answer,
-                    "answer_rule": final.rule,
-                }
-            )
-        judged = judge_answers(
-            [(r["problem"], r["expected_answer"], r["predicted_answer"]) for r in rejudge],
-            comparer,
-            cfg,
-            generator,
-        )
-        comparisons = dict(comparer.stats)
-    for row, verdict in zip(rejudge, judged, strict=True):
+    return problems, rejudge
+
+
+def _set_final_answer(group: list[dict], forum: str | None, final: RepairedAnswer) -> list[dict]:
+    """Record the forum answer and verdict on each solution; the ones to judge again."""
+    rejudge = []
+    for row in group:
+        row["forum_answer"], row["answer_rule"] = forum, final.rule
+        row["forum_judgement"] = row["judgement"]
+        if final.answer == forum and row["judgement"] is not None:
+            continue  # the same comparison as before: keep its verdict and method
+        row["expected_answer"] = final.answer
+        rejudge.append(row)
+    return rejudge
+
+
+def _majority_row(problem_id: str, group: list[dict], counted: CountedVote, agreeing: int) -> dict:
+    result, final = counted.majority, counted.final
+    return {
+        "problem_id": problem_id,
+        "problem": group[0]["problem"],
+        "forum_answer": group[0]["forum_answer"],  # set by _set_final_answer (expected_answer may not be)
+        "majority_answer": result.answer,
+        "majority_status": result.status,
+        "majority_votes": result.votes,
+        "n_solutions": len(group),
+        "vote_classes": [
+            {"answer": c.answer, "votes": c.votes, "spellings": sorted(c.spellings)} for c in result.classes
+        ],
+        "forum_agreeing": agreeing,
+        "expected_answer": final.answer,
+        "answer_rule": final.rule,
+    }
+
+
+def _rejudge(rows: list[dict], comparer: AnswerComparer, cfg: dict, generator: Generator | None) -> None:
+    judged = judge_answers(
+        [(r["problem"], r["expected_answer"], r["predicted_answer"]) for r in rows], comparer, cfg, generator
+    )
+    for row, verdict in zip(rows, judged, strict=True):
         _apply(row, verdict)
-    for problem in problems:
-        group = groups[problem["problem_id"]]
-        problem["n_correct"] = sum(bool(r["judgement"]) for r in group)
-        problem["solve_rate"], problem["solve_rates"] = _solve_rates(group)
-        has_answer = problem["expected_answer"] is not None
-        problem["difficulty_ok"] = has_answer and (
-            difficulty["min_solve_rate"] <= problem["solve_rate"] <= difficulty["max_solve_rate"]
-        )
-        # after the vote and the repair: the final answer may be one the statement itself gives
-        problem["answer_in_statement"] = (
-            states_answer(problem["problem"], problem["expected_answer"]) if has_answer else None
-        )
-    final_rows = [r for pid in sorted(groups) for r in groups[pid]]
+
+
+def _score_problem(problem: dict, group: list[dict], difficulty: dict) -> None:
+    """Correct solutions, solve rates and the difficulty and statement checks of one problem."""
+    problem["n_correct"] = sum(bool(r["judgement"]) for r in group)
+    problem["solve_rate"], problem["solve_rates"] = _solve_rates(group)
+    has_answer = problem["expected_answer"] is not None
+    problem["difficulty_ok"] = has_answer and (
+        difficulty["min_solve_rate"] <= problem["solve_rate"] <= difficulty["max_solve_rate"]
+    )
+    # after the vote and the repair: the final answer may be one the statement itself gives
+    problem["answer_in_statement"] = (
+        states_answer(problem["problem"], problem["expected_answer"]) if has_answer else None
+    )
+
+
+def _majority_stats(
+    problems: list[dict], final_rows: list[dict], rejudged: int, comparisons: dict
+) -> StepStats:
     stats = StepStats(step="fill_majority_answer", n_in=len(problems))
     for problem in problems:
         reason = problem_drop_reason(problem)
@@ -174,7 +242,7 @@ def majority_stage(
             "majority_status": dict(Counter(p["majority_status"] for p in problems)),
             "solutions": len(final_rows),
             "correct_solutions": sum(bool(r["judgement"]) for r in final_rows),
-            "rejudged": len(rejudge),
+            "rejudged": rejudged,
             "correct_by_variant": _correct_by_variant(final_rows),
             "solve_rate_histogram": solve_rate_histogram(
                 [p["solve_rate"] for p in problems if p["expected_answer"]]
@@ -183,12 +251,21 @@ def majority_stage(
             **_judge_counts(final_rows),
         }
     )
-    return write_step(
-        stats,
-        summary_path,
-        (problems, MAJORITY_SCHEMA, out_majority),
-        (final_rows, FINAL_JUDGED_SCHEMA, out_final),
-    )
+    return stats
+
+
+def rewrite_vote_counts(problems: list[dict], rewrites: list[dict]) -> dict:
+    """forum_cot.count_as_votes in the majority summary: rewrites read, ballots cast, rewrites
+    without a ballot (no boxed answer, unfinished, failed), and the problems whose majority and
+    whose final expected answer the ballots changed."""
+    ballots = sum(p["rewrite_votes"] for p in problems)
+    return {
+        "rewrites": len(rewrites),
+        "ballots": ballots,
+        "without_ballot": len(rewrites) - ballots,
+        "changed_majority": sum(bool(p["rewrite_changed_majority"]) for p in problems),
+        "changed_expected_answer": sum(bool(p["rewrite_changed_answer"]) for p in problems),
+    }
 
 
 def problem_drop_reason(problem: dict) -> str | None:
