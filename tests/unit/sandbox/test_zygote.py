@@ -158,3 +158,25 @@ def test_closing_a_session_kills_everything_its_uid_runs():
             await asyncio.sleep(0.01)
 
     run_pool(t, max_sessions=1, prestart=0)
+
+
+@needs_root
+def test_a_zygote_that_stops_answering_is_replaced_and_the_uid_still_cleaned(monkeypatch):
+    """A session uid may SIGSTOP the zygote in the instant it kills as that uid: the pool does not
+    hang on it, kills it, sweeps the uid itself, and the next session comes from a new zygote."""
+    monkeypatch.setattr("mathforge.sandbox.spawner.ZYGOTE_REPLY_TIMEOUT_S", 0.5)
+
+    async def t(pool):
+        sid = await pool.open_session()
+        await pool.execute(sid, DAEMON_SPAWNER)
+        uid = session_uid(pool, sid)
+        os.kill(pool._spawner.zygote_pid, signal.SIGSTOP)
+        await pool.close_session(sid)
+        deadline = time.monotonic() + 2
+        while uid_processes(uid):
+            assert time.monotonic() < deadline, uid_processes(uid)
+            await asyncio.sleep(0.01)
+        await still_works(pool, await pool.open_session())
+        assert pool.zygote_restarts == 1
+
+    run_pool(t, max_sessions=1, prestart=0)

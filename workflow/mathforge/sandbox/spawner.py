@@ -21,6 +21,9 @@ import socket
 log = logging.getLogger(__name__)
 
 ZYGOTE_START_TIMEOUT_S = 60.0
+# It answers at once; only a zygote stopped under it (SIGSTOP from the session uid in the moment
+# it kills as that uid) does not, and is replaced.
+ZYGOTE_REPLY_TIMEOUT_S = 10.0
 
 
 class SessionProcess:
@@ -140,20 +143,32 @@ class Spawner:
                     return process
             raise RuntimeError("the sandbox zygote died twice in a row while forking a session")
 
+    async def _ask(self, request: dict, fds: tuple[int, ...] = ()) -> tuple[dict, list[int]] | None:
+        """The zygote's reply to `request`; None if it died or does not answer in time (then it is
+        killed, and the next spawn replaces it). Called under `_lock`."""
+        self._ids += 1
+        try:
+            socket.send_fds(self._sock, [json.dumps({**request, "id": self._ids}).encode()], fds)
+            reply = await asyncio.wait_for(self._recv(), ZYGOTE_REPLY_TIMEOUT_S)
+        except (OSError, TimeoutError):
+            reply = None
+        if reply is not None and reply[0].get("id") == self._ids:
+            return reply
+        with contextlib.suppress(ProcessLookupError):
+            self._zygote.kill()  # stopped, or dead already: replaced at the next spawn
+        for fd in reply[1] if reply else []:
+            os.close(fd)
+        return None
+
     async def _spawn_once(self, spec: dict) -> SessionProcess | None:
         requests_r, requests_w = os.pipe()
         replies_r, replies_w = os.pipe()
-        self._ids += 1
         try:
-            request = json.dumps({"op": "spawn", "id": self._ids, "session": spec}).encode()
-            socket.send_fds(self._sock, [request], [requests_r, replies_w])
-            reply = await self._recv()
-        except OSError:
-            reply = None
+            reply = await self._ask({"op": "spawn", "session": spec}, (requests_r, replies_w))
         finally:
             os.close(requests_r)  # the child's ends live in the child only
             os.close(replies_w)
-        if reply is None or reply[0].get("id") != self._ids or len(reply[1]) != 1:
+        if reply is None or len(reply[1]) != 1:
             for fd in (requests_w, replies_r, *(reply[1] if reply else [])):
                 os.close(fd)
             return None
@@ -162,20 +177,17 @@ class Spawner:
 
     async def end(self, process: SessionProcess, uid: int | None) -> bool:
         """`process` has ended (`wait`): the zygote that forked it kills what `uid` still runs and
-        reaps it. False if that zygote is gone (its children went to init, which reaped them):
-        the caller must clean `uid` up itself."""
+        reaps it. False if that zygote is gone (its children went to init, which reaped them) or
+        does not answer: the caller must clean `uid` up itself."""
         async with self._lock:
-            if process.generation != self.restarts or self._zygote is None:
+            if (
+                process.generation != self.restarts
+                or self._zygote is None
+                or self._zygote.returncode is not None
+            ):
                 return False
-            self._ids += 1
-            try:
-                self._sock.send(
-                    json.dumps({"op": "end", "id": self._ids, "pid": process.pid, "uid": uid}).encode()
-                )
-                reply = await self._recv()
-            except OSError:
-                reply = None
-            return reply is not None and reply[0].get("id") == self._ids and reply[0].get("ended") is True
+            reply = await self._ask({"op": "end", "pid": process.pid, "uid": uid})
+            return reply is not None and reply[0].get("ended") is True
 
     async def close(self) -> None:
         if self._zygote is None:
