@@ -127,7 +127,8 @@ class Spawner:
             self._sock.close()
             self.restarts += 1
             log.warning(
-                "sandbox zygote (pid %d) died (exit status %s); starting a new one (restart %d)",
+                "sandbox zygote (pid %d) died or stopped answering (exit status %s); "
+                "starting a new one (restart %d)",
                 self._zygote.pid, code, self.restarts,
             )  # fmt: skip
         await self._start()
