@@ -93,6 +93,7 @@ class SandboxPool:
         self.max_sessions = max_sessions
         self.prestart = prestart
         self.limits = limits or Limits()
+        self._limits_dict = asdict(self.limits)  # sent with every spawn
         self.max_output = max_output
         self.interrupt_grace_s = interrupt_grace_s
         self.python = python
@@ -140,7 +141,7 @@ class SandboxPool:
         spec = {
             "uid": uid,
             "workdir": str(workdir),
-            "limits": asdict(self.limits),
+            "limits": self._limits_dict,
             "max_output": self.max_output,
         }
         proc = await self._spawner.spawn(spec)
