@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 import resource
 import signal
@@ -24,6 +25,7 @@ CLONE_NEWNET = 0x40000000
 MS_RDONLY = 1
 MS_REMOUNT = 32
 MS_BIND = 4096
+MS_MOVE = 8192
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
 
@@ -37,6 +39,7 @@ class Limits:
     file_size_mb: int = 16
 
 
+@functools.cache  # finding libc runs `ldconfig -p`: once per process, not once per call
 def load_libc():
     return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
 
@@ -47,18 +50,43 @@ def check_result(result: int, what: str) -> None:
         raise OSError(errno, f"{what}: {os.strerror(errno)}")
 
 
-def isolate_namespaces(tmp_size_mb: int) -> list[str]:
-    """New network and mount namespaces with private tmpfs mounts; needs root. Returns what was done."""
+def isolate_namespaces(tmp_size_mb: int, carry: str | None = None) -> list[str]:
+    """New network and mount namespaces with private tmpfs mounts; needs root. Returns what was done.
+
+    `carry`: a mount directly under /tmp (the zygote's read-only Python, `prepare_python_mount`)
+    moved into the fresh /tmp, so a session reaches it without mounting it again."""
     libc = load_libc()
     check_result(libc.unshare(CLONE_NEWNET | CLONE_NEWNS), "unshare")
     check_result(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
     done = ["netns", "mountns"]
+    opts = f"size={tmp_size_mb}m,mode=1777".encode()
+    if carry is not None:  # a fresh tmpfs staged below /tmp, the mount moved into it, then it onto /tmp
+        stage = "/tmp/.mathforge-next"
+        check_result(libc.mount(b"tmpfs", stage.encode(), b"tmpfs", 0, opts), "tmpfs on /tmp")
+        moved = os.path.join(stage, os.path.basename(carry))
+        os.mkdir(moved, 0o755)
+        check_result(libc.mount(carry.encode(), moved.encode(), None, MS_MOVE, None), f"move {carry}")
+        check_result(libc.mount(stage.encode(), b"/tmp", None, MS_MOVE, None), "move the fresh /tmp")
+        done.append("tmpfs:/tmp")
     for path in ("/tmp", "/var/tmp", "/dev/shm"):
-        if os.path.isdir(path):
-            opts = f"size={tmp_size_mb}m,mode=1777".encode()
+        if os.path.isdir(path) and f"tmpfs:{path}" not in done:
             check_result(libc.mount(b"tmpfs", path.encode(), b"tmpfs", 0, opts), f"tmpfs on {path}")
             done.append(f"tmpfs:{path}")
     return done
+
+
+def prepare_python_mount(sources: list[str], under: str = "/tmp/.mathforge-python") -> dict[str, str]:
+    """In the zygote, once: a private mount namespace whose /tmp holds `sources` read-only under
+    `under` (`expose_read_only`), for `isolate_namespaces(carry=under)` in every session it forks.
+    Needs root. Returns {original: new path}."""
+    libc = load_libc()
+    check_result(libc.unshare(CLONE_NEWNS), "unshare")
+    check_result(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
+    check_result(libc.mount(b"tmpfs", b"/tmp", b"tmpfs", 0, b"size=1m,mode=755"), "tmpfs on /tmp")
+    os.makedirs("/tmp/.mathforge-next", mode=0o755)
+    os.makedirs(under, mode=0o755)
+    check_result(libc.mount(b"tmpfs", under.encode(), b"tmpfs", 0, b"size=1m,mode=755"), f"tmpfs on {under}")
+    return expose_read_only(sources, under)
 
 
 def expose_read_only(sources: list[str], under: str = "/tmp/.mathforge-python") -> dict[str, str]:

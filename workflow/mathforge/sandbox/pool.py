@@ -1,9 +1,12 @@
 """SandboxPool: stateful Python sessions for tool-integrated reasoning, one process per session.
 
-Processes are started ahead of demand (`prestart`), so opening a session costs nothing; a cell is
-one JSON line each way over pipes. Each request carries a random id that its reply must echo:
-anything else read from a session is discarded and counted, so a reply can only ever be the
-reply to its own cell. A cell that exceeds its time limit is interrupted (SIGINT): the session
+Each session is a fresh process forked from the pool's zygote (`zygote`, `spawner`), a
+pre-initialised interpreter that never runs model code: a session costs a fork, not a new
+interpreter, and starts from the same untouched image as every other, so nothing leaks between
+solutions. Processes are started ahead of demand (`prestart`), so opening a session costs
+nothing; a cell is one JSON line each way over pipes. Each request carries a random id that its
+reply must echo: anything else read from a session is discarded and counted, so a reply can only
+ever be the reply to its own cell. A cell that exceeds its time limit is interrupted (SIGINT): the session
 keeps its variables. One that resists (ignores signals, loops in C, forks without end) is killed
 with everything its uid runs, and the session is restarted empty and reported as such
 (`restarted=True`) — never silently. A session that dies (os._exit, out of memory) is restarted
@@ -19,6 +22,7 @@ import contextlib
 import itertools
 import json
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -26,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from mathforge.sandbox.isolation import Limits
+from mathforge.sandbox.spawner import SessionProcess, Spawner
 from mathforge.sandbox.uids import (
     DEFAULT_LEASE_DIR,
     DEFAULT_UID_BASE,
@@ -53,9 +58,10 @@ class CellResult:
 
 @dataclass
 class _Process:
-    proc: asyncio.subprocess.Process
+    proc: SessionProcess
     slot: int
     uid: int | None  # its own uid (as root), or None
+    workdir: Path  # its own, removed with it (without namespaces; with them a private tmpfs)
     isolation: list[str] = field(default_factory=list)
     stray_replies: int = 0  # lines read that were not the reply awaited
 
@@ -87,6 +93,7 @@ class SandboxPool:
         self.max_sessions = max_sessions
         self.prestart = prestart
         self.limits = limits or Limits()
+        self._limits_dict = asdict(self.limits)  # sent with every spawn
         self.max_output = max_output
         self.interrupt_grace_s = interrupt_grace_s
         self.python = python
@@ -102,6 +109,9 @@ class SandboxPool:
         self._sessions: dict[str, _Process] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._ids = itertools.count(1)
+        self._workdirs = itertools.count(1)
+        env = {"PYTHONPATH": str(Path(__file__).resolve().parents[2]), "PATH": os.environ.get("PATH", "")}
+        self._spawner = Spawner(python, env, self.isolate)
         self._refill: asyncio.Task | None = None
         self._closing = False
 
@@ -120,24 +130,28 @@ class SandboxPool:
             self._leases = UidLeases.acquire(self.max_sessions, base, count, lease_dir)
         return self._leases.uids[slot]
 
+    @property
+    def zygote_restarts(self) -> int:
+        """Zygotes that died (killed, crashed) and were replaced; each is logged."""
+        return self._spawner.restarts
+
     async def _spawn(self, slot: int) -> _Process:
-        workdir = Path(self._tmp.name) / f"slot-{slot}"
-        env = {"PYTHONPATH": str(Path(__file__).resolve().parents[2]), "PATH": os.environ.get("PATH", "")}
+        workdir = Path(self._tmp.name) / f"session-{next(self._workdirs)}"  # never one a session used
         uid = self._uid(slot)
-        proc = await asyncio.create_subprocess_exec(
-            self.python, "-u", "-m", "mathforge.sandbox.session",
-            *(["--uid", str(uid)] if uid is not None else []), "--workdir", str(workdir),
-            "--limits", json.dumps(asdict(self.limits)), "--max-output", str(self.max_output),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-            env=env, start_new_session=True, limit=1 << 24,
-        )  # fmt: skip
+        spec = {
+            "uid": uid,
+            "workdir": str(workdir),
+            "limits": self._limits_dict,
+            "max_output": self.max_output,
+        }
+        proc = await self._spawner.spawn(spec)
         line = await proc.stdout.readline()
         try:
             hello = json.loads(line)
         except ValueError as exc:
-            proc.kill()
+            await self._kill(_Process(proc, slot, uid, workdir))
             raise RuntimeError(f"sandbox session failed to start: {line[:500]!r}") from exc
-        return _Process(proc, slot, uid, hello.get("isolation", []))
+        return _Process(proc, slot, uid, workdir, hello.get("isolation", []))
 
     async def _fill(self) -> None:
         while len(self._idle) < self.prestart and self._free_slots:
@@ -251,11 +265,13 @@ class SandboxPool:
     async def _kill(self, process: _Process) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.proc.pid, signal.SIGKILL)
-        if process.uid is not None:  # what left the process group (setsid) still runs as its uid
-            kill_uid(process.uid)
-        with contextlib.suppress(ProcessLookupError):
-            process.proc.kill()
+        process.proc.kill()
         await process.proc.wait()
+        # What left the process group (setsid) and still runs as its uid: killed by its zygote, or
+        # (forked by a zygote that died since) found in /proc as before.
+        if not await self._spawner.end(process.proc, process.uid) and process.uid is not None:
+            kill_uid(process.uid)
+        shutil.rmtree(process.workdir, ignore_errors=True)
 
     async def _restart(self, session_id: str, process: _Process) -> None:
         await self._kill(process)
@@ -278,6 +294,7 @@ class SandboxPool:
         for process in self._idle:
             await self._kill(process)
         self._idle.clear()
+        await self._spawner.close()
         if self._leases is not None:
             self._leases.release()
             self._leases = None

@@ -1,6 +1,7 @@
 """The session process: confines itself, then runs cells in one persistent namespace.
 
-Started by `SandboxPool` as `python -m mathforge.sandbox.session [--uid U] ...`. Protocol: one
+Forked by the pool's zygote (`zygote`), which calls `run`; `python -m mathforge.sandbox.session
+[--uid U] ...` starts one in a new interpreter (the same code, for use and tests by hand). Protocol: one
 JSON object per line on the original stdin/stdout, which are moved to private descriptors that
 only this process uses (`Channel`); each reply echoes its request's id (a nonce the pool checks);
 fd 0 becomes /dev/null and fds 1/2 a capture file, so prints and subprocess output alike are
@@ -116,12 +117,20 @@ def _flush_std_streams() -> None:
             stream.flush()
 
 
-def _expose_python() -> None:
-    """Keep the interpreter's own files importable after dropping root (lazy imports of numpy,
-    sympy, codecs...): the installation is reached through read-only bind mounts."""
+# Set by the zygote when it has mounted the Python installation read-only once for all sessions
+# (`zygote.prepare_python`): the mount a session carries into its own /tmp.
+PYTHON_MOUNT: str | None = None
+
+
+def python_roots() -> list[str]:
+    """The directories the interpreter imports from: its installation and sys.path beyond it."""
     prefixes = (sys.prefix, sys.base_prefix)
     roots = [*prefixes, *(p for p in sys.path if p and not p.startswith(prefixes))]
-    mapping = expose_read_only([r for r in roots if os.path.isdir(r)])
+    return [r for r in roots if os.path.isdir(r)]
+
+
+def remap_python(mapping: dict[str, str]) -> None:
+    """Import from the read-only mounts from now on: sys.path, and loaded packages' __path__."""
     sys.path[:] = [remap_path(p, mapping) for p in sys.path]
     for module in list(sys.modules.values()):  # submodules of loaded packages load via __path__
         path = getattr(module, "__path__", None)
@@ -131,6 +140,12 @@ def _expose_python() -> None:
     importlib.invalidate_caches()
 
 
+def _expose_python() -> None:
+    """Keep the interpreter's own files importable after dropping root (lazy imports of numpy,
+    sympy, codecs...): the installation is reached through read-only bind mounts."""
+    remap_python(expose_read_only(python_roots()))
+
+
 def _confine(uid: int | None, workdir: str, limits: Limits) -> list[str]:
     """Namespaces and `uid` (root only; None = neither), limits, and fds 0/1/2 -> /dev/null and
     the capture file. Returns what was done; the session runs in `workdir` afterwards."""
@@ -138,12 +153,13 @@ def _confine(uid: int | None, workdir: str, limits: Limits) -> list[str]:
     namespaces = False
     if uid is not None:
         try:
-            isolation = isolate_namespaces(tmp_size_mb=max(64, limits.file_size_mb * 4))
+            isolation = isolate_namespaces(tmp_size_mb=max(64, limits.file_size_mb * 4), carry=PYTHON_MOUNT)
             namespaces = True
         except OSError as exc:  # e.g. a container that forbids unshare: say so, keep the rest
             isolation = [f"namespaces-unavailable:{exc.strerror}"]
     if namespaces:
-        _expose_python()
+        if PYTHON_MOUNT is None:
+            _expose_python()
         isolation.append("python:read-only")
         workdir = "/tmp/session"
     os.makedirs(workdir, exist_ok=True)
@@ -197,6 +213,18 @@ def serve(channel: Channel, namespace: dict, max_output: int, own_uid: bool) -> 
                       "orphans_left": left})  # fmt: skip
 
 
+def run(uid: int | None, workdir: str, limits: Limits, max_output: int) -> int:
+    """Become a session (see the module doc) and serve cells until the pool closes the channel."""
+    become_subreaper()
+    channel = Channel()
+    isolation = _confine(uid, workdir, limits)
+    signal.signal(signal.SIGINT, _on_sigint)
+    namespace = _main_module()
+    channel.send({"ready": True, "pid": os.getpid(), "isolation": isolation})
+    serve(channel, namespace, max_output, own_uid=uid is not None)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--uid", type=int, help="run as this uid in private namespaces (needs root)")
@@ -206,14 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.uid is not None and os.geteuid() != 0:
         parser.error("--uid needs root")
-    become_subreaper()
-    channel = Channel()
-    isolation = _confine(args.uid, args.workdir, Limits(**json.loads(args.limits)))
-    signal.signal(signal.SIGINT, _on_sigint)
-    namespace = _main_module()
-    channel.send({"ready": True, "pid": os.getpid(), "isolation": isolation})
-    serve(channel, namespace, args.max_output, own_uid=args.uid is not None)
-    return 0
+    return run(args.uid, args.workdir, Limits(**json.loads(args.limits)), args.max_output)
 
 
 if __name__ == "__main__":

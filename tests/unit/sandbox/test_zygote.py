@@ -1,0 +1,182 @@
+"""Sessions forked from the pool's zygote: each one fresh, whatever the one before it did; a zygote
+that dies is replaced (logged, counted) without touching live sessions; a session's uid is left
+with nothing running once it is closed."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+
+import pytest
+from test_sandbox import ISOLATION_MODES, isolate_kw, needs_root, session_uid, still_works
+
+from mathforge.sandbox.pool import SandboxPool
+from mathforge.sandbox.uids import uid_processes
+
+# Everything a solution could leave behind in its process or its directory.
+LITTER = """import os, sys, types, json, random
+leaked_global = 'from the first session'
+sys.modules['leaked_module'] = types.ModuleType('leaked_module')
+json.leaked_attribute = 1  # a module the zygote preloads
+os.environ['LEAKED_ENV'] = '1'
+open('leaked_file.txt', 'w').write('x')
+sys.path.append('/leaked/path')
+random.random()"""
+
+CHECK = """import os, sys, json, random
+[name for name, present in [
+    ('global', 'leaked_global' in globals()),
+    ('sys.modules', 'leaked_module' in sys.modules),
+    ('module attribute', hasattr(json, 'leaked_attribute')),
+    ('env', 'LEAKED_ENV' in os.environ),
+    ('file in cwd', os.path.exists('leaked_file.txt')),
+    ('sys.path', '/leaked/path' in sys.path),
+] if present]"""
+
+
+def run_pool(test, **kw):
+    async def go():
+        async with SandboxPool(**kw) as pool:
+            return await test(pool)
+
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize("isolate", ISOLATION_MODES)
+def test_nothing_one_session_does_is_seen_by_the_next(isolate):
+    async def t(pool):
+        first = await pool.open_session()
+        assert (await pool.execute(first, LITTER)).status == "ok"
+        assert (await pool.execute(first, CHECK)).output != "[]\n"  # the check sees litter where it is
+        draw = (await pool.execute(first, "random.random()")).output
+        await pool.close_session(first)
+        second = await pool.open_session()  # one slot: the next process of the same slot (and uid)
+        assert (await pool.execute(second, CHECK)).output == "[]\n"
+        # A fork copies the zygote's random state; each session is reseeded, as a new interpreter is.
+        assert (await pool.execute(second, "import random\nrandom.random()")).output != draw
+
+    run_pool(t, max_sessions=1, prestart=1, **isolate_kw(isolate))
+
+
+def test_concurrent_sessions_draw_different_random_numbers():
+    async def t(pool):
+        sids = [await pool.open_session() for _ in range(4)]
+        draws = await asyncio.gather(
+            *(pool.execute(s, "import random\nrandom.getrandbits(64)") for s in sids)
+        )
+        assert len({d.output for d in draws}) == 4
+
+    run_pool(t, max_sessions=4, prestart=4)
+
+
+def test_a_session_holds_no_descriptor_but_its_own():
+    """No socket (the zygote's, the pool's): a cell cannot talk to what forks the sessions."""
+    code = """import os
+links = []
+for fd in os.listdir('/proc/self/fd'):
+    try:
+        links.append(os.readlink(f'/proc/self/fd/{fd}'))
+    except OSError:  # the directory listing's own descriptor, closed by now
+        pass
+sorted(links)"""
+
+    async def t(pool):
+        sid = await pool.open_session()
+        result = await pool.execute(sid, code)
+        links = result.output
+        assert result.status == "ok", result
+        assert "socket:" not in links and links.count("pipe:") == 2, links  # requests and replies
+
+    run_pool(t, max_sessions=1, prestart=1)
+
+
+def zygote_is_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+@pytest.mark.parametrize("isolate", ISOLATION_MODES)
+def test_a_killed_zygote_is_replaced_logged_and_counted(isolate, caplog):
+    caplog.set_level(logging.WARNING, logger="mathforge.sandbox.spawner")
+
+    async def t(pool):
+        live = await pool.open_session()
+        await pool.execute(live, "kept = 'state'")
+        zygote = pool._spawner.zygote_pid
+        os.kill(zygote, signal.SIGKILL)
+        while not zygote_is_gone(zygote):
+            await asyncio.sleep(0.01)
+        fresh = await pool.open_session()  # forked by a new zygote
+        await still_works(pool, fresh)
+        assert pool.zygote_restarts == 1 and pool._spawner.zygote_pid != zygote
+        assert (await pool.execute(live, "kept")).output == "'state'\n"  # untouched by the restart
+        uid = session_uid(pool, live) if isolate is None else None
+        await pool.close_session(live)  # its zygote is gone: closed through the /proc sweep
+        if uid is not None:
+            assert not uid_processes(uid)
+        again = await pool.open_session()
+        await still_works(pool, again)
+        assert pool.zygote_restarts == 1
+
+    run_pool(t, max_sessions=3, prestart=0, **isolate_kw(isolate))
+    assert any("zygote" in r.message and "restart 1" in r.message for r in caplog.records)
+
+
+# A thread that keeps starting daemons (setsid, so outside the session's process group) after its
+# cell has returned: closing the session must still leave nothing running as its uid.
+DAEMON_SPAWNER = """import os, threading, time
+def spawn_forever():
+    while True:
+        if os.fork() == 0:
+            os.setsid()
+            time.sleep(60)
+            os._exit(0)
+        time.sleep(0.005)
+threading.Thread(target=spawn_forever, daemon=True).start()
+time.sleep(0.05)"""
+
+
+@needs_root
+def test_closing_a_session_kills_everything_its_uid_runs():
+    async def t(pool):
+        sid = await pool.open_session()
+        await pool.execute(sid, DAEMON_SPAWNER)
+        await asyncio.sleep(0.1)  # daemons started between cells
+        uid = session_uid(pool, sid)
+        assert len(uid_processes(uid)) > 1
+        await pool.close_session(sid)
+        deadline = time.monotonic() + 2  # SIGKILLed at close; the kernel takes a moment to end them
+        while uid_processes(uid):
+            assert time.monotonic() < deadline, uid_processes(uid)
+            await asyncio.sleep(0.01)
+
+    run_pool(t, max_sessions=1, prestart=0)
+
+
+@needs_root
+def test_a_zygote_that_stops_answering_is_replaced_and_the_uid_still_cleaned(monkeypatch):
+    """A session uid may SIGSTOP the zygote in the instant it kills as that uid: the pool does not
+    hang on it, kills it, sweeps the uid itself, and the next session comes from a new zygote."""
+    monkeypatch.setattr("mathforge.sandbox.spawner.ZYGOTE_REPLY_TIMEOUT_S", 0.5)
+
+    async def t(pool):
+        sid = await pool.open_session()
+        await pool.execute(sid, DAEMON_SPAWNER)
+        uid = session_uid(pool, sid)
+        os.kill(pool._spawner.zygote_pid, signal.SIGSTOP)
+        await pool.close_session(sid)
+        deadline = time.monotonic() + 2
+        while uid_processes(uid):
+            assert time.monotonic() < deadline, uid_processes(uid)
+            await asyncio.sleep(0.01)
+        await still_works(pool, await pool.open_session())
+        assert pool.zygote_restarts == 1
+
+    run_pool(t, max_sessions=1, prestart=0)

@@ -1,0 +1,178 @@
+"""The zygote: a pre-initialised interpreter that forks one fresh process per sandbox session.
+
+Started once per pool as `python -u -m mathforge.sandbox.zygote --socket FD`. It imports what a
+session needs (the session runtime, libc, the stdlib modules cells use most) and then only waits
+on its socket for requests from the pool, so a session costs a fork instead of a new interpreter
+(~50 ms of CPU). It never runs model-written code: a request carries the session's two control
+pipes (SCM_RIGHTS) and its command line; the zygote forks, and the child — alone — makes itself a
+session exactly as `python -m mathforge.sandbox.session` does (new process group and session, the
+pipes as fds 0/1, every other descriptor closed, then `session.run`: subreaper, namespaces, uid,
+rlimits, scrubbed environment, fresh `__main__`). Each session therefore starts from the same
+untouched image, and nothing one solution does can reach the next. The parent hands the pool a
+pidfd of the child and keeps it unreaped until the pool says the session is gone ("end"), so its
+pid (and process group) cannot be reused while the pool may still signal it; at "end" it also
+kills whatever the session's uid still runs, with one kill(-1) as that uid.
+As root with isolation, the zygote mounts the Python installation read-only once
+(`prepare_python`) in a mount namespace of its own that sessions inherit.
+
+Messages (SOCK_SEQPACKET, JSON): {"op": "spawn", "id", "session": {"uid", "workdir", "limits",
+"max_output"}} + [requests_r, replies_w] fds -> {"id", "pid"} + [pidfd];
+{"op": "end", "id", "pid", "uid"} -> {"id", "ended", "killed"};  EOF (the pool is gone) -> exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import array
+import contextlib
+import gc
+import importlib
+import json
+import os
+import signal
+import socket
+import sys
+import traceback
+
+from mathforge.sandbox import session
+from mathforge.sandbox.isolation import Limits, load_libc, prepare_python_mount
+
+# What cells import most, loaded once here so `import math` in a cell costs nothing. Only modules
+# that start no threads and keep no descriptors open: a fork copies them as they are.
+PRELOAD = (
+    "ast", "collections", "decimal", "fractions", "functools", "itertools", "math", "random",
+    "statistics", "subprocess", "traceback",
+)  # fmt: skip
+PR_SET_DUMPABLE = 4
+PYTHON_MOUNT = "/tmp/.mathforge-python"
+MAX_FDS = 4
+
+
+def preload(modules: tuple[str, ...]) -> None:
+    for name in modules:
+        importlib.import_module(name)
+    load_libc()  # cached: the lookup runs `ldconfig`, once here instead of in every session
+
+
+def _set_dumpable(on: bool) -> None:
+    """Off in the zygote: a session running as the same uid (no root) cannot ptrace it or read its
+    memory, so it cannot change what later sessions are forked from."""
+    load_libc().prctl(PR_SET_DUMPABLE, int(on), 0, 0, 0)
+
+
+def _become_session(sock: socket.socket, fds: list[int], spec: dict) -> None:
+    """In the forked child: never returns."""
+    code = 1
+    try:
+        os.setsid()
+        _set_dumpable(True)  # as a fresh interpreter is; dropping to the session uid clears it again
+        os.dup2(fds[0], 0)
+        os.dup2(fds[1], 1)
+        os.close(sock.detach())  # the zygote's socket: no session can ever talk to the zygote
+        os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+        sys.argv = [session.__file__]
+        limits = Limits(**spec["limits"])
+        code = session.run(spec["uid"], spec["workdir"], limits, spec["max_output"])
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        os._exit(code)
+
+
+def _receive(sock: socket.socket) -> tuple[dict | None, list[int]]:
+    fds = array.array("i")
+    msg, ancdata, _flags, _addr = sock.recvmsg(1 << 16, socket.CMSG_SPACE(MAX_FDS * fds.itemsize))
+    for level, kind, data in ancdata:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
+    return (json.loads(msg) if msg else None), list(fds)
+
+
+def _spawn(sock: socket.socket, request: dict, fds: list[int]) -> None:
+    pid = os.fork()
+    if pid == 0:
+        _become_session(sock, fds, request["session"])
+    pidfd = os.pidfd_open(pid)
+    try:
+        socket.send_fds(sock, [json.dumps({"id": request["id"], "pid": pid}).encode()], [pidfd])
+    finally:
+        os.close(pidfd)
+
+
+def _kill_uid_at_once(uid: int) -> bool:
+    """SIGKILL every process `uid` runs, with one kill(-1) sent as that uid: atomic, so even a fork
+    bomb cannot outrun it (a process forking when it lands is killed with its child), and no
+    scan of /proc. The zygote keeps root as its saved uid and takes it back at once."""
+    os.setresuid(uid, uid, 0)
+    try:
+        os.kill(-1, signal.SIGKILL)  # every process with this uid, not the sender
+        return True
+    except ProcessLookupError:  # none was left
+        return False
+    finally:
+        os.setresuid(0, 0, 0)
+
+
+def _end(request: dict) -> dict:
+    """A session has ended (the pool waited for it): kill what its uid still runs, then reap it,
+    so neither its pid nor its uid can be reused while anything of it runs."""
+    killed = _kill_uid_at_once(request["uid"]) if request["uid"] is not None else False
+    with contextlib.suppress(ChildProcessError):  # forked by a zygote before this one
+        os.waitpid(request["pid"], os.WNOHANG)
+    return {"id": request["id"], "ended": True, "killed": killed}
+
+
+def serve(sock: socket.socket) -> None:
+    sock.send(json.dumps({"ready": os.getpid()}).encode())
+    while True:
+        request, fds = _receive(sock)
+        try:
+            if request is None:  # the pool is gone
+                return
+            if request["op"] == "spawn":
+                gc.freeze()  # what the zygote allocated since: a collection in a session copies no page of it
+                _spawn(sock, request, fds)
+            elif request["op"] == "end":
+                sock.send(json.dumps(_end(request)).encode())
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+
+def prepare_python(isolate: bool) -> None:
+    """As root, for isolated sessions: the Python installation mounted read-only once, here, and
+    imported from there, so a session only moves that mount into its own /tmp. If the mount
+    namespace cannot be made, sessions try (and report) their own as before."""
+    if not isolate:
+        return
+    try:
+        mapping = prepare_python_mount(session.python_roots(), PYTHON_MOUNT)
+    except OSError as exc:
+        print(
+            f"sandbox zygote: no shared read-only Python mount ({exc}); sessions mount their own",
+            file=sys.stderr,
+        )
+        return
+    session.remap_python(mapping)
+    session.PYTHON_MOUNT = PYTHON_MOUNT
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--socket", type=int, required=True, help="fd of the pool's SOCK_SEQPACKET socket")
+    parser.add_argument("--isolate", action="store_true", help="sessions get namespaces and uids (root)")
+    args = parser.parse_args(argv)
+    sock = socket.socket(fileno=args.socket)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # only the pool ends the zygote (EOF, SIGKILL)
+    prepare_python(args.isolate)
+    preload(PRELOAD)
+    _set_dumpable(False)
+    gc.freeze()
+    serve(sock)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
