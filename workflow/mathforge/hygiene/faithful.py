@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from mathforge.decontam.normalize import normalize_text, tokens
+from mathforge.normalized_text import normalize_text, tokens
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?|(?<![\d.])\.\d+")
 _MATH = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
