@@ -1,6 +1,6 @@
 """The in-memory Stack Exchange ingest as it was before streaming (main at 9df5423), for comparison only.
 
-`benchmarks/se_ingest_memory.py` measures it against `mathforge.forum.stage.ingest_source`, and
+`benchmarks/se_ingest_memory.py` measures it against `mathforge.forum.stage.run`, and
 `tests/unit/forum/test_se_streaming.py` checks that both write the same table and stats. Not used by
 the pipeline.
 """

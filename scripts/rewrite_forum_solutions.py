@@ -1,4 +1,4 @@
-"""Snakemake shim: one shard's forum answers rewritten into judged solutions (answers.forum_cot)."""
+"""Snakemake shim: one shard's forum answers rewritten into judged solutions (mathforge.forum_cot.stage)."""
 
 from mathforge.forum_cot.stage import run
 from mathforge.logs import job_logging
