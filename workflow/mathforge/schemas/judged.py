@@ -1,4 +1,5 @@
-"""Arrow schemas of the answers artifacts (fixed, so empty shards have the same columns)."""
+"""Arrow schemas of the judging and forum_cot artifacts (under `answers/`; fixed, so empty shards
+have the same columns)."""
 
 from __future__ import annotations
 
