@@ -25,8 +25,8 @@ import random
 import time
 from collections import Counter
 
-from mathforge.answers.equivalence import AnswerComparer
-from mathforge.answers.majority import majority_vote
+from mathforge.grading.equivalence import AnswerComparer
+from mathforge.grading.majority import majority_vote
 
 # Each value: equivalent spellings (the first is canonical).
 VALUES = [

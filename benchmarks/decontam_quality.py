@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 
 from mathforge.config import validate_config
-from mathforge.decontam.decontaminate import retrieve
 from mathforge.decontam.dense import Embedder
 from mathforge.decontam.evaluation import build_examples, score
 from mathforge.decontam.lexical import LexicalIndex
+from mathforge.decontam.stage import retrieve
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data" / "benchmarks"

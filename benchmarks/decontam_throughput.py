@@ -23,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
+from mathforge.benchmarks import benchmark_spec, load_benchmark
 from mathforge.config import validate_config
-from mathforge.decontam.benchmarks import benchmark_spec, load_benchmark
-from mathforge.decontam.decontaminate import retrieve
 from mathforge.decontam.dense import Embedder
 from mathforge.decontam.lexical import LexicalIndex
+from mathforge.decontam.stage import retrieve
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data" / "benchmarks"

@@ -1,6 +1,6 @@
 """The in-memory Stack Exchange ingest as it was before streaming (main at 9df5423), for comparison only.
 
-`benchmarks/se_ingest_memory.py` measures it against `mathforge.forum.ingest.ingest_source`, and
+`benchmarks/se_ingest_memory.py` measures it against `mathforge.forum.stage.run`, and
 `tests/unit/forum/test_se_streaming.py` checks that both write the same table and stats. Not used by
 the pipeline.
 """
@@ -16,7 +16,7 @@ from xml.parsers import expat
 from mathforge.attribution import author_entry, has_author, site_host
 from mathforge.errors import InputError
 from mathforge.forum.html_text import html_to_text
-from mathforge.forum.ingest import clean_thread
+from mathforge.forum.stage import clean_thread
 from mathforge.forum.threads import THREAD_SCHEMA, Thread, join_posts
 from mathforge.funnel import StepStats, write_step
 from mathforge.io import require_nonempty

@@ -177,9 +177,9 @@ def _worker(impl: str, posts: Path, out_dir: Path) -> None:
     sys.path.insert(0, str(BENCHMARKS))
     import legacy_se_ingest
 
-    from mathforge.forum import ingest
+    from mathforge.forum import stage
 
-    run = {"old": legacy_se_ingest.ingest_source, "new": ingest.ingest_source}.get(impl)
+    run = {"old": legacy_se_ingest.ingest_source, "new": stage.run}.get(impl)
     if run is not None:
         run(_source(posts), LIMITS, str(out_dir / "raw.parquet"), str(out_dir / "stats.json"))
 

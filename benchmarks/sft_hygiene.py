@@ -22,12 +22,12 @@ from pathlib import Path
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
+from mathforge.benchmarks import benchmark_spec, load_benchmark
 from mathforge.config import REPO_ROOT
-from mathforge.decontam.benchmarks import benchmark_spec, load_benchmark
-from mathforge.decontam.normalize import normalize_text
 from mathforge.hygiene.audit import AuditContext, audit_rows
 from mathforge.hygiene.near_identical import NearIdenticalIndex
 from mathforge.hygiene.tool_output import output_markers
+from mathforge.normalized_text import normalize_text
 
 SHARED = REPO_ROOT.parent / "shared" / "data" / "benchmarks"
 FIELDS = {"math500": "problem", "gsm8k_test": "question", "aime24": "problem", "aime25": "problem",

@@ -31,7 +31,7 @@ from mathforge.config import REPO_ROOT, validate_config
 from mathforge.inference.endpoints import open_target
 from mathforge.inference.store import RequestStore
 from mathforge.io import read_records
-from mathforge.solutions.generate import build_tasks, run_tasks
+from mathforge.solving.generate import build_tasks, run_tasks
 from mathforge.text import last_boxed
 
 

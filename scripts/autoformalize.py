@@ -1,10 +1,10 @@
 """Snakemake shim: one shard of autoformalization (mathforge.formal.stage)."""
 
-from mathforge.formal.stage import autoformalize_stage
+from mathforge.formal.stage import run
 from mathforge.logs import job_logging
 
 with job_logging(snakemake.log[0]):
-    autoformalize_stage(
+    run(
         snakemake.input.problems,
         shard=int(snakemake.wildcards.shard),
         cfg=snakemake.config,

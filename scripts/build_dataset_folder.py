@@ -1,8 +1,8 @@
 """Snakemake shim: SFT shards (or the formal statements) -> a Hub-ready dataset folder
-(mathforge.publish.folder, mathforge.publish.statements)."""
+(mathforge.publish.stage, mathforge.publish.statements)."""
 
 from mathforge.logs import job_logging
-from mathforge.publish.folder import build_dataset_folder
+from mathforge.publish.stage import run
 from mathforge.publish.statements import build_statements_folder
 
 with job_logging(snakemake.log[0]):
@@ -14,7 +14,7 @@ with job_logging(snakemake.log[0]):
             out_dir=snakemake.output.folder,
         )
     else:
-        build_dataset_folder(
+        run(
             snakemake.wildcards.kind,
             snakemake.input.data,
             snakemake.input.manifest,

@@ -1,10 +1,10 @@
-"""Snakemake shim: benchmark decontamination + semantic dedup (mathforge.decontam.decontaminate)."""
+"""Snakemake shim: benchmark decontamination + semantic dedup (mathforge.decontam.stage)."""
 
-from mathforge.decontam.decontaminate import decontaminate
+from mathforge.decontam.stage import run
 from mathforge.logs import job_logging
 
 with job_logging(snakemake.log[0]):
-    decontaminate(
+    run(
         snakemake.input.problems,
         target=snakemake.wildcards.target,
         cfg=snakemake.config,

@@ -1,10 +1,10 @@
-"""Snakemake shim: one model on one answer benchmark at one effort and mode (mathforge.evaluation.solver)."""
+"""Snakemake shim: one model on one answer benchmark at one effort and mode (mathforge.solver_eval.stage)."""
 
-from mathforge.evaluation.solver import evaluate_solver_stage
 from mathforge.logs import job_logging
+from mathforge.solver_eval.stage import run
 
 with job_logging(snakemake.log[0]):
-    evaluate_solver_stage(
+    run(
         snakemake.wildcards.benchmark,
         snakemake.wildcards.model,
         snakemake.wildcards.effort,

@@ -1,7 +1,7 @@
-"""Snakemake shim: one shard of problems -> forum answers (mathforge.problems.answers)."""
+"""Snakemake shim: one shard of problems -> forum answers (mathforge.problems.forum_answers)."""
 
 from mathforge.logs import job_logging
-from mathforge.problems.answers import extract_answers
+from mathforge.problems.forum_answers import extract_answers
 
 with job_logging(snakemake.log[0]):
     extract_answers(

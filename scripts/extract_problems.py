@@ -1,10 +1,10 @@
-"""Snakemake shim: one shard of threads -> extracted problems (mathforge.problems.extract)."""
+"""Snakemake shim: one shard of threads -> extracted problems (mathforge.problems.stage)."""
 
 from mathforge.logs import job_logging
-from mathforge.problems.extract import extract_problems
+from mathforge.problems.stage import run
 
 with job_logging(snakemake.log[0]):
-    extract_problems(
+    run(
         snakemake.input.threads,
         shard=int(snakemake.wildcards.shard),
         n_shards=snakemake.params.n_shards,

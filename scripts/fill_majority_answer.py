@@ -1,6 +1,6 @@
-"""Snakemake shim: vote, repair the expected answer and re-judge one shard (mathforge.answers.stages)."""
+"""Snakemake shim: vote, repair the expected answer and re-judge one shard (mathforge.judging.stage)."""
 
-from mathforge.answers.stages import majority_stage
+from mathforge.judging.stage import majority_stage
 from mathforge.logs import job_logging
 
 with job_logging(snakemake.log[0]):

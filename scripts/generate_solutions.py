@@ -1,10 +1,10 @@
-"""Snakemake shim: one shard of solutions (mathforge.solutions.generate)."""
+"""Snakemake shim: one shard of solutions (mathforge.solutions.stage)."""
 
 from mathforge.logs import job_logging
-from mathforge.solutions.generate import generate_solutions
+from mathforge.solutions.stage import run
 
 with job_logging(snakemake.log[0]):
-    generate_solutions(
+    run(
         snakemake.input.problems,
         shard=int(snakemake.wildcards.shard),
         cfg=snakemake.config,

@@ -1,10 +1,10 @@
-"""Snakemake shim: one forum source -> normalized threads (mathforge.forum.ingest)."""
+"""Snakemake shim: one forum source -> normalized threads (mathforge.forum.stage)."""
 
-from mathforge.forum.ingest import ingest_source
+from mathforge.forum.stage import run
 from mathforge.logs import job_logging
 
 with job_logging(snakemake.log[0]):
-    ingest_source(
+    run(
         snakemake.params.source,
         snakemake.params.limits,
         out_path=snakemake.output.threads,

@@ -1,10 +1,10 @@
-"""Snakemake shim: judge one shard of solutions against the forum answer (mathforge.answers.stages)."""
+"""Snakemake shim: judge one shard of solutions against the forum answer (mathforge.judging.stage)."""
 
-from mathforge.answers.stages import judge_stage
+from mathforge.judging.stage import run
 from mathforge.logs import job_logging
 
 with job_logging(snakemake.log[0]):
-    judge_stage(
+    run(
         snakemake.input.solutions,
         cfg=snakemake.config,
         out_path=snakemake.output.judged,

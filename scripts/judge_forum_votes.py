@@ -1,6 +1,6 @@
 """Snakemake shim: after the vote, one shard's rewrites kept or not (forum_cot.count_as_votes)."""
 
-from mathforge.answers.forum_cot import judge_forum_votes
+from mathforge.forum_cot.stage import judge_forum_votes
 from mathforge.logs import job_logging
 
 with job_logging(snakemake.log[0]):

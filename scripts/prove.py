@@ -1,10 +1,10 @@
 """Snakemake shim: one shard of the prover (mathforge.proofs.stage)."""
 
 from mathforge.logs import job_logging
-from mathforge.proofs.stage import prove_stage
+from mathforge.proofs.stage import run
 
 with job_logging(snakemake.log[0]):
-    prove_stage(
+    run(
         snakemake.input.formal,
         shard=int(snakemake.wildcards.shard),
         cfg=snakemake.config,

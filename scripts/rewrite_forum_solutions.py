@@ -1,10 +1,10 @@
-"""Snakemake shim: one shard's forum answers rewritten into judged solutions (answers.forum_cot)."""
+"""Snakemake shim: one shard's forum answers rewritten into judged solutions (mathforge.forum_cot.stage)."""
 
-from mathforge.answers.forum_cot import rewrite_forum_solutions
+from mathforge.forum_cot.stage import run
 from mathforge.logs import job_logging
 
 with job_logging(snakemake.log[0]):
-    rewrite_forum_solutions(
+    run(
         snakemake.input.majority,
         snakemake.input.problems,
         cfg=snakemake.config,

@@ -1,6 +1,6 @@
 """Snakemake shim: one shard's forum answers rewritten before the vote (forum_cot.count_as_votes)."""
 
-from mathforge.answers.forum_cot import rewrite_forum_votes
+from mathforge.forum_cot.stage import rewrite_forum_votes
 from mathforge.logs import job_logging
 
 with job_logging(snakemake.log[0]):

@@ -1,7 +1,7 @@
-"""Snakemake shim: the solver evaluation's table, TSV and plot (mathforge.evaluation.solver_report)."""
+"""Snakemake shim: the solver evaluation's table, TSV and plot (mathforge.solver_eval.report)."""
 
-from mathforge.evaluation.solver_report import write_solver_summary
 from mathforge.logs import job_logging
+from mathforge.solver_eval.report import write_solver_summary
 
 with job_logging(snakemake.log[0]):
     write_solver_summary(

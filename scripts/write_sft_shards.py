@@ -1,10 +1,10 @@
-"""Snakemake shim: SFT shards and the dataset card (mathforge.sft.shards)."""
+"""Snakemake shim: SFT shards and the dataset card (mathforge.sft.stage)."""
 
 from mathforge.logs import job_logging
-from mathforge.sft.shards import write_sft_shards
+from mathforge.sft.stage import run
 
 with job_logging(snakemake.log[0]):
-    write_sft_shards(
+    run(
         list(snakemake.input.final_judged),
         list(snakemake.input.majority),
         summaries={

@@ -16,7 +16,8 @@ from conftest import PRELUDE_LEAN, require_slurm
 from mathforge.config import validate_config
 from mathforge.inference.client import SamplingParams
 from mathforge.inference.generation import Generator, make_request
-from mathforge.inference.pool import pool_endpoints, start_pool, stop_pool
+from mathforge.inference.pool import start_pool, stop_pool
+from mathforge.inference.pool_registry import pool_endpoints
 
 pytestmark = pytest.mark.e2e
 

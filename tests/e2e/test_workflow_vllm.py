@@ -22,8 +22,8 @@ from conftest import PRELUDE_LEAN, SHARED, SMALL_FORMAL, run_snakemake
 
 from mathforge.inference.embedded_model import SERVED_NAME
 from mathforge.inference.processes import is_alive
-from mathforge.problems.schema import ANSWERS_SCHEMA, CLASSIFIED_SCHEMA, DROPPED_SCHEMA
-from mathforge.solutions.schema import SOLUTIONS_SCHEMA
+from mathforge.schemas.problems import ANSWERS_SCHEMA, CLASSIFIED_SCHEMA, DROPPED_SCHEMA
+from mathforge.schemas.solutions import SOLUTIONS_SCHEMA
 
 pytestmark = [pytest.mark.e2e, pytest.mark.vllm]
 

@@ -10,7 +10,8 @@ import jsonschema
 import pytest
 import yaml
 
-from mathforge.config import SCHEMA_PATH, deep_update, load_config, load_schema, validate_config
+from mathforge.config import SCHEMA_PATH, load_config, load_schema, validate_config
+from mathforge.dicts import deep_update
 from mathforge.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]

@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _pool(action: str, configfile: str, model: str) -> int:
     from mathforge.config import load_config
-    from mathforge.inference import pool
+    from mathforge.inference import pool, pool_registry
     from mathforge.inference.models import model_section
 
     cfg = model_section(load_config(configfile), model, "--model")
@@ -43,7 +43,7 @@ def _pool(action: str, configfile: str, model: str) -> int:
     elif action == "stop":
         print("\n".join(pool.stop_pool(cfg["pool"]["dir"])))
     else:
-        urls = pool.pool_endpoints(Path(cfg["pool"]["dir"]), wait_s=0)
+        urls = pool_registry.pool_endpoints(Path(cfg["pool"]["dir"]), wait_s=0)
         print("\n".join(urls))
     return 0
 

@@ -13,6 +13,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from mathforge.dicts import deep_update
 from mathforge.errors import ConfigError
 from mathforge.inference.reasoning_parsers import check_reasoning_parser
 from mathforge.publish.checks import check_publish_config
@@ -157,12 +158,3 @@ def load_config(*paths: str | Path, overrides: dict | None = None) -> dict:
     if overrides:
         deep_update(merged, overrides)
     return validate_config(merged)
-
-
-def deep_update(base: dict, other: dict) -> dict:
-    for key, value in other.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            deep_update(base[key], value)
-        else:
-            base[key] = copy.deepcopy(value)
-    return base

@@ -11,7 +11,8 @@ import pytest
 from conftest import openai_inference_config
 
 from mathforge.config import validate_config
-from mathforge.decontam.decontaminate import AUDIT_SCHEMA, decontaminate
+from mathforge.decontam.stage import AUDIT_SCHEMA
+from mathforge.decontam.stage import run as decontaminate
 
 BENCH = [
     {

@@ -123,7 +123,7 @@ def reference_near_duplicates(texts, vectors, keys, threshold, certain, lexical_
     """The pre-ANN implementation (all-pairs top-k, best evidence scanned per cluster member)."""
     from rapidfuzz import fuzz
 
-    from mathforge.decontam.normalize import normalize_text
+    from mathforge.normalized_text import normalize_text
 
     n = len(texts)
     scores, neighbours = top_k(vectors, vectors, k + 1)

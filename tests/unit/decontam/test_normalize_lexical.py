@@ -7,7 +7,7 @@ import random
 import pytest
 
 from mathforge.decontam.lexical import LexicalIndex
-from mathforge.decontam.normalize import ngrams, normalize_text, strip_lean_doc_comment, tokens
+from mathforge.normalized_text import ngrams, normalize_text, strip_lean_doc_comment, tokens
 
 ITEMS = [
     "Find the remainder when $3^{100}$ is divided by $7$, given that the answer is an integer.",

@@ -5,8 +5,8 @@ from itertools import combinations
 
 import pytest
 
-from mathforge.answers.equivalence import AnswerComparer
 from mathforge.evaluation.majority import EXACT_MAX_N, VoteClasses, maj_at_every_k, vote_classes
+from mathforge.grading.equivalence import AnswerComparer
 
 
 def classes(labels, correct):

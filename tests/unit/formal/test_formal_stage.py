@@ -11,7 +11,8 @@ from conftest import openai_inference_config
 
 from mathforge.config import validate_config
 from mathforge.errors import ConfigError
-from mathforge.formal.stage import FORMAL_SCHEMA, autoformalize_stage
+from mathforge.formal.stage import FORMAL_SCHEMA
+from mathforge.formal.stage import run as autoformalize_stage
 from mathforge.io import write_parquet
 from mathforge.lean.backends import lean_backend
 

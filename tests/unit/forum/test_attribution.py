@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from mathforge.forum.aops import read_aops_jsonl
-from mathforge.forum.ingest import ingest_source
 from mathforge.forum.stackexchange import read_posts_xml
+from mathforge.forum.stage import run as ingest_source
 
 REPO = Path(__file__).resolve().parents[3]
 SHARED_FORUM = REPO.parent / "shared" / "data" / "forum"

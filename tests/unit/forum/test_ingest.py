@@ -9,7 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from mathforge.errors import ConfigError, InputError
-from mathforge.forum.ingest import clean_thread, ingest_source
+from mathforge.forum.stage import clean_thread
+from mathforge.forum.stage import run as ingest_source
 from mathforge.forum.threads import THREAD_SCHEMA, Thread
 
 REPO = Path(__file__).resolve().parents[3]

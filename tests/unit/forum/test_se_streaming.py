@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from mathforge.errors import InputError
-from mathforge.forum import ingest, stackexchange
+from mathforge.forum import stackexchange, stage
 
 REPO = Path(__file__).resolve().parents[3]
 SHARED_FORUM = REPO.parent / "shared" / "data" / "forum"
@@ -44,7 +44,7 @@ def source(path: Path, license: str | None = None, max_threads: int | None = Non
 def run_both(src: dict, tmp_path: Path, limits: dict = LIMITS) -> tuple[list[dict], dict]:
     """Run old and new; assert identical rows (in order), schema and stats; return the new ones."""
     outputs = {}
-    for name, run in (("old", legacy.ingest_source), ("new", ingest.ingest_source)):
+    for name, run in (("old", legacy.ingest_source), ("new", stage.run)):
         out = tmp_path / name
         run(src, limits, str(out / "raw.parquet"), str(out / "stats.json"))
         table = pq.read_table(out / "raw.parquet")
@@ -136,9 +136,7 @@ def test_random_synthetic_dump_same_output(tmp_path: Path) -> None:
 def test_bad_input_errors_name_file_and_line(rows: list[str], where: str, tmp_path: Path) -> None:
     path = write_posts(tmp_path / "Posts.xml", *rows)
     with pytest.raises(InputError) as new_error:
-        ingest.ingest_source(
-            source(path), LIMITS, str(tmp_path / "out" / "raw.parquet"), str(tmp_path / "s.json")
-        )
+        stage.run(source(path), LIMITS, str(tmp_path / "out" / "raw.parquet"), str(tmp_path / "s.json"))
     assert str(path) in str(new_error.value) and where in str(new_error.value)
     assert list((tmp_path / "out").iterdir()) == []  # no spill directory and no partial table left
     if "10000" not in str(rows):  # the old reader had no 64-bit limit: there it failed differently
@@ -168,10 +166,8 @@ def test_failed_write_removes_the_spill(tmp_path: Path, monkeypatch: pytest.Monk
         next(iter(rows))  # the reader has spilled and yielded its first thread
         raise OSError("disk full")
 
-    monkeypatch.setattr(ingest, "write_parquet_rows", failing_writer)
+    monkeypatch.setattr(stage, "write_parquet_rows", failing_writer)
     with pytest.raises(OSError, match="disk full") as error:
-        ingest.ingest_source(
-            source(path), LIMITS, str(tmp_path / "out" / "raw.parquet"), str(tmp_path / "s.json")
-        )
+        stage.run(source(path), LIMITS, str(tmp_path / "out" / "raw.parquet"), str(tmp_path / "s.json"))
     assert list((tmp_path / "out").iterdir()) == []  # checked while the traceback is still alive
     assert error.value is not None

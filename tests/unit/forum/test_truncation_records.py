@@ -9,7 +9,7 @@ from xml.sax.saxutils import quoteattr
 
 import pyarrow.parquet as pq
 
-from mathforge.forum.ingest import ingest_source
+from mathforge.forum.stage import run as ingest_source
 
 LIMITS = {"remove_quotes": True, "max_post_chars": 16000, "max_discussion_chars": 96000}
 

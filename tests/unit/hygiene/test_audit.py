@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from mathforge.benchmarks import BenchmarkItem
 from mathforge.config import REPO_ROOT
-from mathforge.decontam.benchmarks import BenchmarkItem
 from mathforge.hygiene.audit import CHECKS, AuditContext, RowCheck, SFTAuditError, audit_rows, raise_if_fatal
 from mathforge.hygiene.near_identical import NearIdenticalIndex
 from mathforge.hygiene.report import hygiene_markdown, hygiene_report

@@ -6,9 +6,9 @@ import random
 
 from rapidfuzz.distance import Levenshtein
 
-from mathforge.decontam.benchmarks import BenchmarkItem
-from mathforge.decontam.normalize import normalize_text
+from mathforge.benchmarks import BenchmarkItem
 from mathforge.hygiene.near_identical import NearIdenticalIndex
+from mathforge.normalized_text import normalize_text
 
 ITEMS = [
     BenchmarkItem("math", "m1", "Find the sum of all positive divisors of $360$ that are odd."),

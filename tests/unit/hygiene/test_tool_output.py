@@ -10,8 +10,9 @@ from mathforge.config import REPO_ROOT
 from mathforge.hygiene.tool_output import invented_output, output_markers, output_mismatch
 from mathforge.inference.client import OpenAIClient, SamplingParams
 from mathforge.sandbox.pool import SandboxPool
-from mathforge.solutions.code_tags import load_code_tags
-from mathforge.solutions.tir import SolutionTask, TIRSettings, generate_solution
+from mathforge.solving.code_tags import load_code_tags
+from mathforge.solving.task import SolutionTask, TIRSettings
+from mathforge.solving.tir import generate_solution
 
 PROMPTS = REPO_ROOT / "config" / "prompts"
 MARKDOWN = load_code_tags(PROMPTS, "markdown")

@@ -199,7 +199,7 @@ def test_the_pool_command_serves_the_model_it_is_given(tmp_path, monkeypatch):
     import yaml
 
     from mathforge import cli
-    from mathforge.inference import pool
+    from mathforge.inference import pool_registry
 
     config = tmp_path / "c.yaml"
     pool_dir = tmp_path / "pools" / "prover"
@@ -209,7 +209,7 @@ def test_the_pool_command_serves_the_model_it_is_given(tmp_path, monkeypatch):
         )
     )
     asked = []
-    monkeypatch.setattr(pool, "pool_endpoints", lambda path, wait_s: asked.append(path) or [])
+    monkeypatch.setattr(pool_registry, "pool_endpoints", lambda path, wait_s: asked.append(path) or [])
     assert cli.main(["pool", "status", "--configfile", str(config), "--model", "prover"]) == 0
     assert asked == [pool_dir]
     with pytest.raises(ConfigError, match=r"--model: 'solver' is not in models \(defined: default, prover\)"):

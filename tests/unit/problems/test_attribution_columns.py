@@ -9,11 +9,11 @@ import json
 import pyarrow.parquet as pq
 
 from mathforge.config import validate_config
-from mathforge.forum.ingest import ingest_source
-from mathforge.problems.answers import extract_answers
+from mathforge.forum.stage import run as ingest_source
 from mathforge.problems.classify import classify_problems
-from mathforge.problems.extract import extract_problems
+from mathforge.problems.forum_answers import extract_answers
 from mathforge.problems.merge import merge_problems
+from mathforge.problems.stage import run as extract_problems
 
 THREADS = [
     {"topic_id": 1, "forum_post": "Find $x$ if $2x=8$. " + "x" * 200, "forum_discussions": "Post 1:\n$x=4$.",

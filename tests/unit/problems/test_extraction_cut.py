@@ -8,8 +8,8 @@ import json
 import pyarrow.parquet as pq
 
 from mathforge.config import validate_config
-from mathforge.forum.ingest import ingest_source
-from mathforge.problems.extract import extract_problems
+from mathforge.forum.stage import run as ingest_source
+from mathforge.problems.stage import run as extract_problems
 
 THREADS = [
     {"thread_id": "c1", "forum_post": "Compute $2+3$. Also find $x$ with $x+1=5$.", "forum_discussions": ""},

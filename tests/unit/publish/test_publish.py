@@ -14,11 +14,11 @@ from mathforge.config import validate_config
 from mathforge.errors import ConfigError
 from mathforge.publish.checks import produced_variants
 from mathforge.publish.exports import export_dataset
-from mathforge.publish.folder import build_dataset_folder
 from mathforge.publish.splits import check_split_sizes, split_of
+from mathforge.publish.stage import run as build_dataset_folder
 from mathforge.publish.stats import percentile, token_stats
 from mathforge.sft.proofs import PROOF_SFT_SCHEMA
-from mathforge.sft.shards import bucket_name, write_shards
+from mathforge.sft.stage import bucket_name, write_shards
 
 PUBLISH = validate_config({})["publish"]
 TOOL_TURNS = [

@@ -12,11 +12,11 @@ import yaml
 
 from mathforge.config import validate_config
 from mathforge.formal.stage import FORMAL_SCHEMA
-from mathforge.publish.folder import build_dataset_folder
+from mathforge.publish.stage import run as build_dataset_folder
 from mathforge.publish.statements import STATEMENTS_SCHEMA, build_statements_folder
 from mathforge.publish.targets import folder_inputs, publish_targets
 from mathforge.sft.proofs import PROOF_SFT_SCHEMA, build_proof_rows
-from mathforge.sft.shards import write_shards
+from mathforge.sft.stage import write_shards
 
 PUBLISH = validate_config({})["publish"]
 HEADER = "import Mathlib\nopen Real"

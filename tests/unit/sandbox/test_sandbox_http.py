@@ -82,8 +82,9 @@ def test_the_tir_loop_runs_its_cells_on_the_remote_service(service, stub_server)
     from mathforge.config import REPO_ROOT, validate_config
     from mathforge.inference.client import OpenAIClient, SamplingParams
     from mathforge.sandbox.remote import open_sandbox
-    from mathforge.solutions.code_tags import load_code_tags
-    from mathforge.solutions.tir import SolutionTask, TIRSettings, generate_solution
+    from mathforge.solving.code_tags import load_code_tags
+    from mathforge.solving.task import SolutionTask, TIRSettings
+    from mathforge.solving.tir import generate_solution
 
     turns = [
         "```python\nimport socket\nz = 20\nprint(z)\n```\n",

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 from mathforge.config import REPO_ROOT, validate_config
+from mathforge.schemas.solutions import SOLUTIONS_SCHEMA
 from mathforge.sft.filters import trim_after_answer
 from mathforge.sft.messages import split_tool_turns
-from mathforge.sft.shards import build_rows, write_shards
-from mathforge.solutions.code_tags import load_code_tags
-from mathforge.solutions.schema import SOLUTIONS_SCHEMA
+from mathforge.sft.stage import build_rows, write_shards
+from mathforge.solving.code_tags import load_code_tags
 
 TAGS = load_code_tags(REPO_ROOT / "config" / "prompts", "markdown")
 TIR_TEXT = (

@@ -10,10 +10,10 @@ import pytest
 from mathforge.config import validate_config
 from mathforge.hygiene.audit import AuditResult
 from mathforge.hygiene.report import hygiene_report
+from mathforge.schemas.solutions import SOLUTIONS_SCHEMA
 from mathforge.sft.card import write_card
 from mathforge.sft.proofs import build_proof_rows
-from mathforge.sft.shards import SFT_SCHEMA, build_rows
-from mathforge.solutions.schema import SOLUTIONS_SCHEMA
+from mathforge.sft.stage import SFT_SCHEMA, build_rows
 
 SE_AUTHORS = [
     {"role": "question", "post_id": "10", "user_id": "7", "name": None, "license": "CC BY-SA 3.0"},

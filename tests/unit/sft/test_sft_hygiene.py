@@ -11,11 +11,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from mathforge.answers.schema import FINAL_JUDGED_SCHEMA, MAJORITY_SCHEMA
 from mathforge.config import validate_config
-from mathforge.decontam.decontaminate import AUDIT_SCHEMA
+from mathforge.decontam.stage import AUDIT_SCHEMA
 from mathforge.hygiene.audit import SFTAuditError
-from mathforge.sft.shards import write_sft_shards
+from mathforge.schemas.judged import FINAL_JUDGED_SCHEMA, MAJORITY_SCHEMA
+from mathforge.sft.stage import run as write_sft_shards
 
 PROBLEM = "What is $6 \\cdot 7 + 1$?"
 TIR_TEXT = (

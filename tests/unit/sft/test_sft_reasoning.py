@@ -7,7 +7,7 @@ import pytest
 from test_sft import PROBLEMS, TIR_TEXT, sol
 
 from mathforge.config import validate_config
-from mathforge.sft.shards import SFT_SCHEMA, build_rows, write_shards
+from mathforge.sft.stage import SFT_SCHEMA, build_rows, write_shards
 
 THINKING = "Try 6*7 = 42, then add one. Not \\boxed{42}."
 

@@ -10,7 +10,7 @@ from conftest import openai_inference_config
 
 from mathforge.config import validate_config
 from mathforge.io import write_parquet
-from mathforge.solutions.generate import generate_solutions
+from mathforge.solutions.stage import run as generate_solutions
 
 # A harmony-like chat template: the effort is rendered into the system message, as gpt-oss's is.
 TEMPLATE = (

@@ -12,8 +12,8 @@ from conftest import openai_inference_config
 from mathforge.config import validate_config
 from mathforge.ids import shard_of
 from mathforge.io import write_parquet
-from mathforge.solutions.generate import generate_solutions
-from mathforge.solutions.schema import SOLUTIONS_SCHEMA
+from mathforge.schemas.solutions import SOLUTIONS_SCHEMA
+from mathforge.solutions.stage import run as generate_solutions
 
 PROBLEMS = [
     {"problem_id": f"p{i}", "problem": f"PROBLEM-{i}: compute {i}*{i}.", "expected_answer": str(i * i),

@@ -22,8 +22,8 @@ from conftest import openai_inference_config
 
 from mathforge.config import validate_config
 from mathforge.io import write_parquet
-from mathforge.sft.shards import build_rows
-from mathforge.solutions.generate import generate_solutions
+from mathforge.sft.stage import build_rows
+from mathforge.solutions.stage import run as generate_solutions
 
 EFFORTS = ("high", "medium", "low")
 OUT = "<|start|>python to=assistant<|channel|>analysis<|message|>"

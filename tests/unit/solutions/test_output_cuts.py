@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from mathforge.funnel import StepStats
-from mathforge.solutions.generate import summarize
+from mathforge.solutions.stage import summarize
 
 
 def cell(truncated: bool) -> dict:

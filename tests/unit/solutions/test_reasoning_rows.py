@@ -11,7 +11,7 @@ from conftest import openai_inference_config
 
 from mathforge.config import validate_config
 from mathforge.io import write_parquet
-from mathforge.solutions.generate import generate_solutions
+from mathforge.solutions.stage import run as generate_solutions
 
 
 def solve(tmp_path, stub, fmt="auto", **solutions):

@@ -16,7 +16,7 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from mathforge.decontam.neighbours import self_neighbours
-from mathforge.decontam.normalize import normalize_text
+from mathforge.normalized_text import normalize_text
 
 
 @dataclass

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from mathforge.decontam.benchmarks import BenchmarkItem, benchmark_spec, load_benchmark
+from mathforge.benchmarks import BenchmarkItem, benchmark_spec, load_benchmark
 from mathforge.errors import ConfigError
 
 ANSWER_BENCHMARKS = {

@@ -20,7 +20,7 @@ from collections import Counter, defaultdict
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from mathforge.decontam.normalize import ngrams, tokens
+from mathforge.normalized_text import ngrams, tokens
 
 _MULT = np.uint64(0x9E3779B97F4A7C15)
 

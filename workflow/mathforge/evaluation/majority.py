@@ -2,7 +2,7 @@
 
 Definition (per problem; the benchmark's maj@k is the mean over problems):
 - The n samples' answers are grouped once into equivalence classes with the pipeline's vote
-  (`mathforge.answers.majority.cluster_answers`: equal after normalization, then symbolically).
+  (`mathforge.grading.majority.cluster_answers`: equal after normalization, then symbolically).
   A class is correct when its representative answer (its most frequent spelling) was judged
   equal to the gold answer.
 - maj@k is the EXPECTED score over the k-subsets of the n samples drawn uniformly without
@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mathforge.answers.equivalence import AnswerComparer
-from mathforge.answers.majority import cluster_answers
+from mathforge.grading.equivalence import AnswerComparer
+from mathforge.grading.majority import cluster_answers
 
 EXACT_MAX_N = 14  # 2**14 subsets: exact enumeration stays well under a second
 

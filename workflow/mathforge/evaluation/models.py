@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import copy
 
-from mathforge.config import deep_update, validate_config
+from mathforge.config import validate_config
+from mathforge.dicts import deep_update
 from mathforge.inference.models import model_section, stage_model
 
 

@@ -20,30 +20,23 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from mathforge.answers.judge import parse_judgement
 from mathforge.errors import InferenceError, InputError
+from mathforge.grading.judge import parse_judgement
 from mathforge.inference.client import SamplingParams
 from mathforge.inference.generation import Generator, make_request
 from mathforge.inference.models import stage_model
 from mathforge.lean.feedback import error_feedback
-from mathforge.lean.source import strip_comments, theorem_name
+from mathforge.lean.source import extract_lean_block, strip_comments, theorem_name
 from mathforge.lean.verify import LeanVerdict
 from mathforge.prompts import load_prompt
 
 log = logging.getLogger(__name__)
 
-LEAN_BLOCK = re.compile(r"```(?:lean4|lean)[ \t]*\n(.*?)```", re.DOTALL)
 _PLACEHOLDER = re.compile(
     r"\b(?:def|abbrev)\s+([^\s:(]+)[^\n]*?:=\s*(?:True|False|fun\b[^\n]*=>\s*(?:True|False))\s*$",
     re.MULTILINE,
 )
 EFFORTS = ("high", "medium", "low")
-
-
-def extract_lean_block(text: str) -> str | None:
-    """The last closed ```lean4 (or ```lean) block."""
-    blocks = LEAN_BLOCK.findall(text or "")
-    return blocks[-1] if blocks else None
 
 
 def normalize_statement(code: str, header: str = "") -> str:

@@ -17,7 +17,7 @@ from mathforge.inference.models import stage_model
 from mathforge.io import read_records
 from mathforge.lean.backends import lean_backend
 from mathforge.lean.verify import check_statement
-from mathforge.problems.schema import PROVENANCE
+from mathforge.schemas.problems import PROVENANCE
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +52,7 @@ FORMAL_SCHEMA = pa.schema(
 )
 
 
-def autoformalize_stage(
-    in_path: str, shard: int, cfg: dict, out_path: str, summary_path: str, store_path: str
-) -> StepStats:
+def run(in_path: str, shard: int, cfg: dict, out_path: str, summary_path: str, store_path: str) -> StepStats:
     n_shards = cfg["formal"]["n_shards"]
     problems = [r for r in read_records(in_path) if shard_of(r["problem_id"], n_shards) == shard]
     stats = StepStats(step="autoformalize", n_in=len(problems))

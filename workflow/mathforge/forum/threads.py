@@ -9,6 +9,7 @@ import pyarrow as pa
 
 from mathforge.attribution import ATTRIBUTION_FIELDS
 from mathforge.ids import thread_uid
+from mathforge.schemas.threads import POST_HEADER
 from mathforge.truncation import TRUNCATED_FIELD
 
 THREAD_SCHEMA = pa.schema(
@@ -73,9 +74,6 @@ def remove_quotes(text: str) -> str:
             break
         text = stripped
     return _QUOTE_TAG.sub("", text)
-
-
-POST_HEADER = re.compile(r"^Post \d+:", re.MULTILINE)
 
 
 def normalize_newlines(text: str) -> str:

@@ -18,13 +18,13 @@ from dataclasses import dataclass, field, replace
 
 import pyarrow.parquet as pq
 
-from mathforge.decontam.benchmarks import load_benchmarks
+from mathforge.benchmarks import load_benchmarks
 from mathforge.errors import MathforgeError
 from mathforge.hygiene.messages import structure_problem
 from mathforge.hygiene.near_identical import NearIdenticalIndex
 from mathforge.hygiene.statement import states_answer
 from mathforge.hygiene.tool_output import invented_output, output_markers, output_mismatch
-from mathforge.solutions.code_tags import CodeTags, load_code_tags
+from mathforge.solving.code_tags import CodeTags, load_code_tags
 
 MAX_NAMED = 20  # rows named in an error message (the rest are counted)
 

@@ -3,7 +3,7 @@ be supported by the thread's question post. What appears only in the discussion 
 "= 385" copied into the problem) is unfaithful.
 
 Models rephrase, so words are never compared. What is compared, after the text normalisation the
-decontamination uses (`decontam.normalize`: delimiters, `\\displaystyle`, `\\left`/`\\right`,
+decontamination uses (`mathforge.normalized_text`: delimiters, `\\displaystyle`, `\\left`/`\\right`,
 `\\dfrac`/`\\tfrac`, spacing commands, thousands separators, NFKC so "x²" reads as "x2"):
 - numbers (integers, decimals; a fraction is its numerator and denominator), anywhere in the
   problem. A number is supported if the post writes it in digits, spells it in words ("three",
@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from mathforge.decontam.normalize import normalize_text, tokens
+from mathforge.normalized_text import normalize_text, tokens
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?|(?<![\d.])\.\d+")
 _MATH = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from mathforge.decontam.benchmarks import BenchmarkItem
-from mathforge.decontam.normalize import normalize_text
+from mathforge.benchmarks import BenchmarkItem
+from mathforge.normalized_text import normalize_text
 
 
 @dataclass(frozen=True)

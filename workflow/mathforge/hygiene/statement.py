@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from mathforge.answers.normalize import as_integer, normalize_answer
+from mathforge.grading.normalize import as_integer, normalize_answer
 from mathforge.text import all_boxed
 
 _EXPLICIT = re.compile(r"\b(?:final\s+)?answer\s*(?:is|:|=|equals|should\s+be)\s*(.+?)\s*(?:$|[.;!](?:\s|$))",

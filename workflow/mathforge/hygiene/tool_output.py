@@ -13,8 +13,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from mathforge.solutions.code_tags import CodeTags, load_code_tags
-from mathforge.solutions.tir import shown_output
+from mathforge.solving.code_tags import CodeTags, load_code_tags
+from mathforge.solving.task import shown_output
 
 # Tool *results* in the formats models are trained on (whatever the configured code tags are).
 OUTPUT_PATTERNS: tuple[tuple[str, re.Pattern], ...] = (

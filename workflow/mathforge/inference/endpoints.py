@@ -11,6 +11,7 @@ from pathlib import Path
 
 from mathforge.errors import ConfigError
 from mathforge.inference import embedded_model
+from mathforge.inference.pool_registry import pool_endpoints
 from mathforge.inference.server import VLLMServerSpec, managed_server
 
 BACKENDS = ("embedded", "vllm", "openai", "pool")
@@ -113,8 +114,6 @@ def open_target(cfg: dict) -> Iterator[InferenceTarget]:
         yield InferenceTarget(urls, served_model_name(cfg), api_key, "openai")
         return
     if backend == "pool":
-        from mathforge.inference.pool import pool_endpoints
-
         urls = pool_endpoints(Path(cfg["pool"]["dir"]), cfg["pool"]["wait_s"])
         yield InferenceTarget(urls, served_model_name(cfg), None, "pool")
         return

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 
-from mathforge.config import deep_update
+from mathforge.dicts import deep_update
 from mathforge.errors import ConfigError
 from mathforge.inference.endpoints import model_identity
 

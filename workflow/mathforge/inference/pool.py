@@ -9,7 +9,7 @@ Use per-job servers when jobs are few and long, or when GPUs must be released be
 `start_pool` submits `pool.servers` Slurm jobs; each runs `serve` (on its node): it starts the
 configured server on a free port bound to all interfaces, waits for health, writes
 `<dir>/endpoints/<job id>.json` with its URL, and removes it when the server stops or the job is
-cancelled. Rules read the files (`pool_endpoints`) and the client spreads requests over all
+cancelled. Rules read the files (`pool_registry.pool_endpoints`) and the client spreads requests over all
 servers, cooling down one that stops answering.
 """
 
@@ -25,7 +25,6 @@ import subprocess
 import time
 from pathlib import Path
 
-from mathforge.errors import ConfigError
 from mathforge.inference.endpoints import server_spec
 from mathforge.inference.processes import free_port
 from mathforge.inference.server import is_healthy
@@ -96,24 +95,3 @@ def stop_pool(pool_dir: str | Path) -> list[str]:
     if ids:
         subprocess.run(["scancel", *ids], check=False)
     return ids
-
-
-def pool_endpoints(pool_dir: Path, wait_s: float) -> list[str]:
-    """URLs of the pool's servers that answer; waits up to `wait_s` for at least one."""
-    deadline = time.monotonic() + wait_s
-    while True:
-        urls = []
-        for path in sorted((pool_dir / "endpoints").glob("*.json")):
-            with contextlib.suppress(ValueError, OSError):
-                url = json.loads(path.read_text())["url"]
-                if is_healthy(url):
-                    urls.append(url)
-        if urls or time.monotonic() >= deadline:
-            break
-        time.sleep(2)
-    if not urls:
-        raise ConfigError(
-            f"inference.backend is pool but no server of the pool in {pool_dir} answers: start one with "
-            "`python -m mathforge pool start --configfile <config>` (see `pool status`)"
-        )
-    return urls

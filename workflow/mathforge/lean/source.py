@@ -7,6 +7,7 @@ import re
 
 from mathforge.errors import InputError
 
+LEAN_BLOCK = re.compile(r"```(?:lean4|lean)[ \t]*\n(.*?)```", re.DOTALL)
 _DECL = re.compile(r"\b(?:theorem|lemma)\s+([^\s:({\[]+)")
 # In a model's answer the proof may come under another keyword (small models often write `def`);
 # only its body is used, under the trusted `theorem` signature.
@@ -180,3 +181,9 @@ def refused_attributes(code: str) -> list[str]:
             if name not in ALLOWED_ATTRIBUTES:
                 refused.append(name)
     return refused
+
+
+def extract_lean_block(text: str) -> str | None:
+    """The last closed ```lean4 (or ```lean) block."""
+    blocks = LEAN_BLOCK.findall(text or "")
+    return blocks[-1] if blocks else None

@@ -22,8 +22,8 @@ from mathforge.inference.client import SamplingParams
 from mathforge.inference.generation import Generator, make_request
 from mathforge.inference.models import stage_model
 from mathforge.io import read_records
-from mathforge.problems.schema import CLASSIFIED_SCHEMA, DROPPED_SCHEMA, llm_meta
 from mathforge.prompts import load_prompt
+from mathforge.schemas.problems import CLASSIFIED_SCHEMA, DROPPED_SCHEMA, llm_meta
 from mathforge.text import parse_choice, parse_label
 
 log = logging.getLogger(__name__)

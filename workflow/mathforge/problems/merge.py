@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 import pyarrow as pa
 
 from mathforge.io import read_records, write_json, write_parquet
-from mathforge.problems.schema import ANSWERS_SCHEMA, CLASSIFIED_SCHEMA, DROPPED_SCHEMA, PROBLEM_LABEL_NAMES
+from mathforge.schemas.problems import ANSWERS_SCHEMA, CLASSIFIED_SCHEMA, DROPPED_SCHEMA, PROBLEM_LABEL_NAMES
 from mathforge.truncation import add_counts
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from mathforge.errors import InputError
 from mathforge.funnel import StepStats, write_step
 from mathforge.ids import problem_id, shard_of, thread_uid
 from mathforge.io import read_table_records, require_nonempty
-from mathforge.problems.schema import DROPPED_SCHEMA, EXTRACTED_SCHEMA
+from mathforge.schemas.problems import DROPPED_SCHEMA, EXTRACTED_SCHEMA
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from mathforge.inference.generation import Generator, make_request
 from mathforge.inference.models import stage_model
 from mathforge.io import read_records
 from mathforge.problems.language import UNDETERMINED, detect_language
-from mathforge.problems.schema import DROPPED_SCHEMA, LANGUAGE_SCHEMA, llm_meta
 from mathforge.prompts import load_prompt
+from mathforge.schemas.problems import DROPPED_SCHEMA, LANGUAGE_SCHEMA, llm_meta
 
 log = logging.getLogger(__name__)
 

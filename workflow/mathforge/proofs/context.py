@@ -23,8 +23,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from mathforge.formal.autoformalize import extract_lean_block
 from mathforge.inference.reasoning import split_think
+from mathforge.lean.source import extract_lean_block
 
 # Approximate prompt tokens: characters / CHARS_PER_TOKEN plus MESSAGE_OVERHEAD per message (the
 # chat template's role markers). BPE tokenizers of current models average 3.5-4 characters per

@@ -26,11 +26,11 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from mathforge.formal.autoformalize import extract_lean_block
 from mathforge.inference.client import SamplingParams
 from mathforge.inference.generation import Generator, make_request
 from mathforge.lean.checker import ProofChecker
 from mathforge.lean.feedback import error_feedback
+from mathforge.lean.source import extract_lean_block
 from mathforge.prompts import Prompt
 from mathforge.proofs.context import (
     ContextPolicy,

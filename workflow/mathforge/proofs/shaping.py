@@ -12,7 +12,7 @@ requests held is a separate choice, `proofs.context`: see proofs/context.py.)
 
 from __future__ import annotations
 
-from mathforge.formal.autoformalize import LEAN_BLOCK
+from mathforge.lean.source import LEAN_BLOCK
 from mathforge.proofs.context import code_only
 from mathforge.proofs.prover import Attempt
 

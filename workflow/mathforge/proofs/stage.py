@@ -24,7 +24,7 @@ from mathforge.lean.source import theorem_name
 from mathforge.prompts import load_prompt, read_yaml_file
 from mathforge.proofs.prover import FEEDBACK_KINDS, Attempt, Prover
 from mathforge.proofs.shaping import training_messages
-from mathforge.sft.shards import MESSAGE
+from mathforge.schemas.messages import MESSAGE
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +228,7 @@ def run_prover(
     return attempts, counters
 
 
-def prove_stage(
+def run(
     formal_path: str, shard: int, cfg: dict, out_path: str, summary_path: str, store_path: str
 ) -> StepStats:
     stage = cfg["proofs"]

@@ -8,7 +8,7 @@ import re
 
 import yaml
 
-from mathforge.sft.card import licence_section
+from mathforge.attribution import licence_section
 
 # Hub licence ids the rows' licence strings map to; any other licence is declared `other`.
 HUB_LICENSES = {

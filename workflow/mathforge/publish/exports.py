@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from mathforge.errors import ConfigError
 from mathforge.io import write_json
 from mathforge.publish.stats import row_counts, token_stats
-from mathforge.sft.messages import with_reasoning_format
+from mathforge.schemas.messages import with_reasoning_format
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ from collections import Counter
 
 import pyarrow as pa
 
+from mathforge.attribution import licence_section
 from mathforge.io import read_records
-from mathforge.problems.schema import PROVENANCE
-from mathforge.publish.folder import licence_counts, write_dataset_folder
-from mathforge.sft.card import licence_section
+from mathforge.publish.stage import licence_counts, write_dataset_folder
+from mathforge.schemas.problems import PROVENANCE
 
 VARIANT = "statements"
 # Provenance as published: where the problem comes from and under which licence (the pipeline's

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from mathforge.answers.stages import solve_rate_histogram
+from mathforge.attribution import licence_section
 from mathforge.funnel import StepStats
+from mathforge.grading.judged_rows import solve_rate_histogram
 from mathforge.hygiene.report import hygiene_markdown
 from mathforge.ids import canonical_json, sha256_hex
 from mathforge.inference.models import stage_model_identity
@@ -113,35 +114,6 @@ def funnel_rows(summaries: dict[str, list[str]], stats: StepStats) -> list[tuple
         )
     )
     return rows
-
-
-ATTRIBUTION_NOTE = (
-    "Every row keeps its licence (`license`: the source's own, the configured one, or `unknown` "
-    "when neither says), a link to the original thread (`source_url`, e.g. "
-    "`https://<site>/q/<id>` for Stack Exchange) and `authors`: who wrote the text the row is "
-    "made from, in thread order (the question first, then every answer the discussion kept, the "
-    "accepted one first), each with `post_id`, `user_id` (on Stack Exchange the profile is "
-    "`https://<site>/users/<user_id>`), `name` (deleted users keep only a name or nothing) and "
-    "that post's licence. Content under CC BY-SA (all of Stack Exchange) must be attributed when "
-    "shared: name the authors, link `source_url`, name the licence, and state that it was changed"
-    " (extracted, solved and rewritten by a model); derivatives are shared under the same "
-    "licence. Rows whose licence is `unknown` have no known licence: check their source before "
-    "redistributing them."
-)
-
-
-def licence_section(licenses: dict[str, int]) -> list[str]:
-    """The card's licences table (SFT rows per licence) and how attribution is given."""
-    return [
-        "## Licences and attribution",
-        "",
-        "| license | rows |",
-        "|---|---|",
-        *([f"| {name} | {n} |" for name, n in sorted(licenses.items())] or ["| - | 0 |"]),
-        "",
-        ATTRIBUTION_NOTE,
-        "",
-    ]
 
 
 def write_card(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 
 from mathforge.prompts import Prompt
-from mathforge.solutions.code_tags import CodeTags
+from mathforge.solving.code_tags import CodeTags
 
 
 def prompt_messages(prompt: Prompt, problem: str, effort_instruction: str, system: bool) -> list[dict]:
@@ -86,18 +86,3 @@ def solution_messages(
         {**answer[0], "reasoning_content": last["reasoning_content"]},
         *answer[1:],
     ]
-
-
-def with_reasoning_format(messages: list[dict], fmt: str) -> list[dict]:
-    """`messages` with the assistant turns' `reasoning_content` kept as a field (`field`), moved
-    into the content as `<think>...</think>` (`think`), or dropped (`none`)."""
-    if fmt == "field":
-        return messages
-    out = []
-    for message in messages:
-        message = dict(message)
-        thinking = message.pop("reasoning_content", None)
-        if thinking and fmt == "think":
-            message["content"] = f"<think>\n{thinking}\n</think>\n\n{message.get('content') or ''}".rstrip()
-        out.append(message)
-    return out

@@ -15,8 +15,8 @@ import pyarrow as pa
 from mathforge.attribution import ATTRIBUTION_FIELDS
 from mathforge.funnel import StepStats
 from mathforge.io import read_records, write_json
-from mathforge.sft.messages import with_reasoning_format
-from mathforge.sft.shards import MESSAGE, bucket_name, license_counts, write_shards
+from mathforge.schemas.messages import MESSAGE, with_reasoning_format
+from mathforge.sft.stage import bucket_name, license_counts, write_shards
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,354 @@
+"""The decontamination stage (`run`): drop problems that match a public benchmark, then
+near-duplicates of each other.
+
+Per problem: candidates from dense retrieval (top-k cosine >= dense_threshold) and lexical
+retrieval (n-gram containment >= lexical_threshold). A candidate at or above a "certain"
+threshold removes the problem outright; the others go to the LLM judge ("same problem up to
+rephrasing?"); with the judge disabled, every candidate counts. An unparseable judge answer is
+recorded as such and counts as contaminated unless config says otherwise. Survivors are then
+deduplicated semantically. Every removed row is in the audit with its reason and scores; the
+output keeps the input's rows in the input's order, so the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mathforge.benchmarks import BenchmarkItem, index_hash, load_benchmarks
+from mathforge.decontam.dedup import near_duplicates
+from mathforge.decontam.dense import Embedder, top_k
+from mathforge.decontam.lexical import LexicalIndex
+from mathforge.inference.client import SamplingParams
+from mathforge.inference.generation import Generator, make_request
+from mathforge.inference.models import stage_model
+from mathforge.io import write_json, write_parquet
+from mathforge.normalized_text import ngrams, tokens
+from mathforge.prompts import load_prompt
+from mathforge.text import parse_label
+
+log = logging.getLogger(__name__)
+
+AUDIT_SCHEMA = pa.schema(
+    [
+        ("problem_id", pa.string()),
+        ("problem", pa.string()),
+        ("source", pa.string()),
+        ("reason", pa.string()),  # benchmark_match | duplicate_of
+        ("benchmark", pa.string()),
+        ("benchmark_item_id", pa.string()),
+        ("benchmark_text", pa.string()),
+        ("dense_score", pa.float32()),
+        ("lexical_score", pa.float32()),
+        ("method", pa.string()),  # certain_lexical | certain_dense | judge | retrieval | dedup
+        ("judge_verdict", pa.string()),  # yes | no | unparseable | null
+        ("judge_raw", pa.string()),
+        ("duplicate_of", pa.string()),
+    ]
+)
+
+
+# Every (problem, benchmark item) pair retrieval proposed, with what was decided: the audit of
+# what was *kept* (a judge "no", a candidate beyond max_candidates) as much as of what was removed.
+CANDIDATES_SCHEMA = pa.schema(
+    [
+        ("problem_id", pa.string()),
+        ("benchmark", pa.string()),
+        ("benchmark_item_id", pa.string()),
+        ("dense_score", pa.float32()),
+        ("lexical_score", pa.float32()),
+        ("decision", pa.string()),  # certain_lexical | certain_dense | retrieval | judge | not_judged
+        ("judge_verdict", pa.string()),
+        ("judge_raw", pa.string()),
+        ("removed", pa.bool_()),
+    ]
+)
+
+
+@dataclass
+class Candidate:
+    item: int
+    dense: float
+    lexical: float
+
+    @property
+    def best(self) -> float:
+        return max(self.dense, self.lexical)
+
+
+@dataclass
+class Retrieval:
+    """Candidates per problem row, from both signals."""
+
+    candidates: list[list[Candidate]] = field(default_factory=list)
+    dense_hits: int = 0
+    lexical_hits: int = 0
+
+
+def retrieve(
+    texts: list[str],
+    vectors: np.ndarray,
+    bench_vectors: np.ndarray,
+    lexical: LexicalIndex,
+    cfg: dict,
+    signals: tuple[str, ...] = ("dense", "lexical"),
+) -> Retrieval:
+    """Candidate benchmark items per problem (both scores filled in for every candidate)."""
+    out = Retrieval()
+    lexical_hits = lexical.query_many(texts, cfg["lexical_threshold"]) if "lexical" in signals else None
+    use_dense = "dense" in signals and bench_vectors.shape[0] > 0
+    if use_dense:
+        scores, idx = top_k(vectors, bench_vectors, cfg["top_k"], chunk=cfg["chunk_size"])
+    for row, text in enumerate(texts):
+        found: dict[int, Candidate] = {}
+        if use_dense:
+            for score, item in zip(scores[row], idx[row], strict=True):
+                if score >= cfg["dense_threshold"]:
+                    found[int(item)] = Candidate(int(item), float(score), 0.0)
+                    out.dense_hits += 1
+        if lexical_hits is not None:
+            for item, score in lexical_hits[row]:
+                cand = found.setdefault(item, Candidate(item, 0.0, 0.0))
+                cand.lexical = score
+                out.lexical_hits += 1
+        if found:
+            grams = ngrams(tokens(text), lexical.n)
+            for cand in found.values():
+                if cand.dense == 0.0 and bench_vectors.shape[0] > 0:
+                    cand.dense = float(vectors[row] @ bench_vectors[cand.item])
+                if cand.lexical == 0.0:
+                    cand.lexical = lexical.pair_score(cand.item, grams)
+        # Best first; among equal best scores the item agreeing on both signals (e.g. the exact copy
+        # rather than a shorter item it contains), then the lower index. Scores are compared at 4
+        # decimals: float noise (a cosine of 1.0000001 vs 0.9999999, which differs between CPUs)
+        # must not decide which of two near-identical benchmark items a copy is attributed to.
+        out.candidates.append(
+            sorted(found.values(), key=lambda c: (-round(c.best, 4), -round(c.dense + c.lexical, 4), c.item))
+        )
+    return out
+
+
+def _is_certain(c: Candidate, cfg: dict) -> str | None:
+    if c.lexical >= cfg["lexical_certain"]:
+        return "certain_lexical"
+    if c.dense >= cfg["dense_certain"]:
+        return "certain_dense"
+    return None
+
+
+def _judge(
+    pairs: list[tuple[int, Candidate]], texts: list[str], items: list[BenchmarkItem], cfg: dict, store_path
+) -> dict[tuple[int, int], tuple[str, str]]:
+    """{(row, item): (verdict, raw)}; verdict is yes | no | unparseable."""
+    judge = cfg["decontam"]["judge"]
+    prompt = load_prompt(cfg["prompts_dir"], judge["prompt"])
+    params = SamplingParams.from_config(judge)
+    if prompt.labels is None:
+        raise ValueError(f"prompt {prompt.name!r} needs 'labels' (positive = same problem)")
+    requests = [
+        make_request(
+            stage_model(cfg, "decontam.judge"),
+            prompt.render(problem=texts[row], benchmark=items[c.item].text),
+            params,
+        )
+        for row, c in pairs
+    ]
+    with Generator(stage_model(cfg, "decontam.judge"), store_path) as gen:
+        results = gen.run(requests)
+    verdicts = {}
+    for (row, c), request in zip(pairs, requests, strict=True):
+        record = results[request.key]
+        raw = record.get("text") or record.get("error") or ""
+        label = None if record.get("error") else parse_label(raw, *prompt.labels)
+        verdicts[(row, c.item)] = ("unparseable" if label is None else ("yes" if label else "no"), raw)
+    return verdicts
+
+
+@dataclass
+class Screening:
+    """What retrieval and the judge decided: removed rows (row -> audit record), every examined
+    (row, item) pair (-> candidates record), and the pairs left for the judge."""
+
+    removed: dict[int, dict] = field(default_factory=dict)
+    examined: dict[tuple[int, int], dict] = field(default_factory=dict)
+    to_judge: list[tuple[int, Candidate]] = field(default_factory=list)
+    verdicts: Counter = field(default_factory=Counter)
+
+
+def embed_all(
+    texts: list[str], items: list[BenchmarkItem], dcfg: dict, embedding_cache
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """(problem vectors, benchmark vectors, embeddings computed rather than read from the cache)."""
+    embedder = Embedder(dcfg["embedding"]["model"], dcfg["embedding"]["batch_size"], embedding_cache)
+    try:
+        bench_vectors = embedder.embed([i.text for i in items]) if items else np.zeros((0, 1), np.float32)
+        vectors = embedder.embed(texts) if texts else np.zeros((0, 1), np.float32)
+    finally:
+        embedder.close()
+    return vectors, bench_vectors, embedder.computed
+
+
+def screen_candidates(
+    retrieval: Retrieval, rows: list[dict], items: list[BenchmarkItem], dcfg: dict
+) -> Screening:
+    """A certain candidate removes its row; with the judge off any candidate does; else the row's
+    first `judge.max_candidates` candidates go to the judge."""
+    rcfg, out = dcfg["retrieval"], Screening()
+    for row, cands in enumerate(retrieval.candidates):
+        if not cands:
+            continue
+        for c in cands:
+            out.examined[(row, c.item)] = _candidate(
+                rows[row], items[c.item], c, _is_certain(c, rcfg) or "not_judged"
+            )
+        certain = [(c, m) for c in cands if (m := _is_certain(c, rcfg))]
+        if certain:
+            c, method = certain[0]
+            out.removed[row] = _audit(rows[row], items[c.item], c, method)
+        elif not dcfg["judge"]["enabled"]:
+            out.removed[row] = _audit(rows[row], items[cands[0].item], cands[0], "retrieval")
+            for c in cands:
+                out.examined[(row, c.item)]["decision"] = "retrieval"
+        else:
+            out.to_judge.extend((row, c) for c in cands[: dcfg["judge"]["max_candidates"]])
+    return out
+
+
+def judge_candidates(screening: Screening, rows, texts, items, cfg: dict, store_path: str) -> None:
+    """The judge's verdicts on the pairs left; a `yes` (or an unparseable answer, when configured
+    so) removes the row. Marks every examined pair with whether its row is removed."""
+    if screening.to_judge:
+        verdicts = _judge(screening.to_judge, texts, items, cfg, store_path)
+        unparseable_counts = cfg["decontam"]["judge"]["unparseable_as"] == "contaminated"
+        for row, c in screening.to_judge:
+            verdict, raw = verdicts[(row, c.item)]
+            screening.verdicts[verdict] += 1
+            screening.examined[(row, c.item)].update(decision="judge", judge_verdict=verdict, judge_raw=raw)
+            if row in screening.removed:
+                continue
+            if verdict == "yes" or (verdict == "unparseable" and unparseable_counts):
+                screening.removed[row] = _audit(rows[row], items[c.item], c, "judge", verdict, raw)
+    for (row, _item), record in screening.examined.items():
+        record["removed"] = row in screening.removed
+
+
+def remove_duplicates(removed: dict[int, dict], rows, texts, vectors: np.ndarray, ddcfg: dict) -> None:
+    """Near-duplicates among the rows still kept, each removed in favour of its representative."""
+    kept = [i for i in range(len(rows)) if i not in removed]
+    if not ddcfg["enabled"] or len(kept) <= 1:
+        return
+    duplicates = near_duplicates(
+        [texts[i] for i in kept],
+        vectors[kept],
+        [(rows[i]["expected_answer"] is None, rows[i]["problem_id"]) for i in kept],
+        threshold=ddcfg["threshold"],
+        certain=ddcfg["certain"],
+        lexical_min=ddcfg["lexical_min"],
+        k=ddcfg["top_k"],
+        search=ddcfg,
+    )
+    for dup in duplicates:
+        row, rep = kept[dup.row], kept[dup.representative]
+        removed[row] = {
+            **_audit(rows[row], None, Candidate(-1, dup.score, dup.lexical), "dedup"),
+            "reason": "duplicate_of",
+            "duplicate_of": rows[rep]["problem_id"],
+        }
+
+
+def run(
+    problems_path: str,
+    target: str,
+    cfg: dict,
+    out_set: str,
+    out_audit: str,
+    out_summary: str,
+    out_candidates: str,
+    store_path: str,
+    embedding_cache: str | os.PathLike,
+) -> dict:
+    dcfg = cfg["decontam"]
+    rcfg = dcfg["retrieval"]
+    table = pq.read_table(problems_path)
+    rows = table.select(["problem_id", "problem", "source", "expected_answer"]).to_pylist()
+    texts = [r["problem"] for r in rows]
+    items = load_benchmarks(dcfg["benchmarks"], target)
+    vectors, bench_vectors, computed = embed_all(texts, items, dcfg, embedding_cache)
+    lexical = LexicalIndex([i.text for i in items], n=rcfg["ngram"], max_postings=rcfg["max_postings"])
+    retrieval = retrieve(texts, vectors, bench_vectors, lexical, rcfg)
+    screening = screen_candidates(retrieval, rows, items, dcfg)
+    judge_candidates(screening, rows, texts, items, cfg, store_path)
+    remove_duplicates(screening.removed, rows, texts, vectors, dcfg["dedup"])
+
+    removed = screening.removed
+    mask = pa.array([i not in removed for i in range(len(rows))], type=pa.bool_())
+    write_parquet(table.filter(mask), out_set)
+    audit = [removed[i] for i in sorted(removed)]
+    write_parquet(pa.Table.from_pylist(audit, schema=AUDIT_SCHEMA), out_audit)
+    pairs = [screening.examined[k] for k in sorted(screening.examined)]
+    write_parquet(pa.Table.from_pylist(pairs, schema=CANDIDATES_SCHEMA), out_candidates)
+    summary = _summary(target, rows, items, audit, retrieval, screening.verdicts, cfg, screening.to_judge)
+    log.info("embeddings computed: %d (the rest came from %s)", computed, embedding_cache)
+    write_json(summary, out_summary)
+    log.info(
+        "decontaminate %s: in=%d out=%d benchmark_match=%d duplicate_of=%d (judge: %s)",
+        target, summary["n_in"], summary["n_out"], summary["removed"].get("benchmark_match", 0),
+        summary["removed"].get("duplicate_of", 0), dict(screening.verdicts),
+    )  # fmt: skip
+    return summary
+
+
+def _audit(row: dict, item: BenchmarkItem | None, c: Candidate, method: str, verdict=None, raw=None) -> dict:
+    return {
+        "problem_id": row["problem_id"],
+        "problem": row["problem"],
+        "source": row["source"],
+        "reason": "benchmark_match",
+        "benchmark": item.benchmark if item else None,
+        "benchmark_item_id": item.item_id if item else None,
+        "benchmark_text": item.text if item else None,
+        "dense_score": round(c.dense, 6),
+        "lexical_score": round(c.lexical, 6),
+        "method": method,
+        "judge_verdict": verdict,
+        "judge_raw": raw,
+        "duplicate_of": None,
+    }
+
+
+def _candidate(row: dict, item: BenchmarkItem, c: Candidate, decision: str) -> dict:
+    return {
+        "problem_id": row["problem_id"],
+        "benchmark": item.benchmark,
+        "benchmark_item_id": item.item_id,
+        "dense_score": round(c.dense, 6),
+        "lexical_score": round(c.lexical, 6),
+        "decision": decision,
+        "judge_verdict": None,
+        "judge_raw": None,
+        "removed": False,
+    }
+
+
+def _summary(target, rows, items, audit, retrieval, verdicts, cfg, to_judge) -> dict:
+    per_benchmark = Counter(a["benchmark"] for a in audit if a["reason"] == "benchmark_match")
+    return {
+        "target": target,
+        "n_in": len(rows),
+        "n_out": len(rows) - len(audit),
+        "removed": dict(sorted(Counter(a["reason"] for a in audit).items())),
+        "removed_per_benchmark": dict(sorted(per_benchmark.items())),
+        "removed_per_method": dict(sorted(Counter(a["method"] for a in audit).items())),
+        "benchmark_items": dict(sorted(Counter(i.benchmark for i in items).items())),
+        "benchmark_index_hash": index_hash(items),
+        "candidates": {"dense": retrieval.dense_hits, "lexical": retrieval.lexical_hits},
+        "judge": {"pairs": len(to_judge), **dict(sorted(verdicts.items()))},
+        "thresholds": {k: v for k, v in cfg["decontam"]["retrieval"].items()},
+        "dedup": cfg["decontam"]["dedup"],
+    }

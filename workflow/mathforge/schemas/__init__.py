@@ -1,0 +1,1 @@
+"""The records stages hand each other: problems, solutions, judged rows, chat messages, threads."""
