@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import openai_inference_config
+from conftest import openai_inference_config, summary_fields
 
 from mathforge.answers.judge import parse_judgement
 from mathforge.answers.schema import FINAL_JUDGED_SCHEMA, JUDGED_SCHEMA, MAJORITY_SCHEMA
@@ -73,7 +71,7 @@ def run_both(cfg, tmp):
         pq.read_table(tmp / "judged.parquet"),
         pq.read_table(tmp / "majority.parquet"),
         pq.read_table(tmp / "final.parquet"),
-        json.loads((tmp / "m.json").read_text()),
+        summary_fields(tmp / "m.json"),
     )
 
 

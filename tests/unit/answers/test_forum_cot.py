@@ -4,15 +4,17 @@ forum_cot rows in the SFT shards."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import openai_inference_config
+from conftest import openai_inference_config, summary_fields
 
 from mathforge.answers.forum_cot import answer_post, post_attribution, rewrite_forum_solutions, split_posts
 from mathforge.answers.schema import FORUM_COT_SCHEMA, MAJORITY_SCHEMA
 from mathforge.config import validate_config
+from mathforge.funnel import StepStats, by_step, read_summary
 from mathforge.io import write_parquet
 from mathforge.problems.schema import ANSWERS_SCHEMA
 from mathforge.sft.shards import build_rows, kept_forum_solutions
@@ -103,7 +105,7 @@ def run(cfg, tmp):
         str(tmp / "majority.parquet"), str(tmp / "set.parquet"), cfg, str(tmp / "out.parquet"),
         str(tmp / "summary.json"), str(tmp / "store.jsonl"), str(tmp / "judge.jsonl"),
     )  # fmt: skip
-    return pq.read_table(tmp / "out.parquet"), json.loads((tmp / "summary.json").read_text())
+    return pq.read_table(tmp / "out.parquet"), summary_fields(tmp / "summary.json")
 
 
 def test_rewrites_are_judged_against_the_final_answer_counted_and_resumable(env):
@@ -143,7 +145,7 @@ def test_kept_rewrites_become_forum_cot_sft_rows(env):
     answer = row["messages"][-1]
     assert answer["role"] == "assistant" and answer["content"] == solutions[0]["generation"]
     assert row["messages"][-2]["content"] == PROBLEMS[0]["problem"]  # solve_plain's user turn: the problem
-    assert stats.extra["variants"]["forum_cot"] == {"rows": 1}
+    assert stats.counters["variants"]["forum_cot"] == {"rows": 1}
 
 
 def test_write_sft_shards_ships_the_kept_rewrites_through_the_hygiene_audit(env):
@@ -162,10 +164,11 @@ def test_write_sft_shards_ships_the_kept_rewrites_through_the_hygiene_audit(env)
     write_parquet(pa.Table.from_pylist([], schema=FINAL_JUDGED_SCHEMA), tmp / "final.parquet")
     write_parquet(pa.Table.from_pylist([], schema=AUDIT_SCHEMA), tmp / "audit.parquet")
     stats = write_sft_shards(
-        [str(tmp / "final.parquet")], [str(tmp / "majority.parquet")], {"forum_cot": [str(tmp / "summary.json")]},
+        [str(tmp / "final.parquet")], [str(tmp / "majority.parquet")], [str(tmp / "summary.json")],
         cfg, str(tmp / "data"), str(tmp / "manifest.json"), str(tmp / "card.md"),
         decontam_set=str(tmp / "set.parquet"), decontam_audit=str(tmp / "audit.parquet"),
-        hygiene_path=str(tmp / "hygiene.json"), forum_cot=[str(tmp / "out.parquet")],
+        hygiene_path=str(tmp / "hygiene.json"), summary_path=str(tmp / "data.summary.json"),
+        forum_cot=[str(tmp / "out.parquet")],
     )  # fmt: skip
     assert stats.n_out == 1
     [row] = pq.read_table(tmp / "data" / "forum_cot").to_pylist()
@@ -179,9 +182,10 @@ def test_the_run_report_counts_the_rewrites_and_their_share_kept(env):
     from mathforge.run_statistics import run_statistics, statistics_markdown
 
     cfg, _stub, tmp = env
-    _table, summary = run(cfg, tmp)
-    other_shard = {**summary, "n_in": 2, "n_out": 1, "rewrites": 1, "dropped": {"no_answer_post": 1}}
-    stats = run_statistics([summary, other_shard])
+    run(cfg, tmp)
+    summary = read_summary(tmp / "summary.json")
+    other_shard = StepStats(summary.step, 2, 1, Counter(no_answer_post=1), {"rewrites": 1})
+    stats = run_statistics(by_step([summary, other_shard]))
     assert stats["forum_cot"] == {
         "problems": 7, "rewrites": 4, "kept": 2,
         "dropped": {"disagrees_with_expected_answer": 1, "no_answer_post": 2, "no_boxed_answer": 1,
@@ -191,4 +195,4 @@ def test_the_run_report_counts_the_rewrites_and_their_share_kept(env):
         "forum answers rewritten: 4; agreeing with the final answer (kept): 2 (50.0%)"
         in statistics_markdown(stats)
     )
-    assert funnel([summary])["rewrite_forum_solutions"]["dropped"]["no_boxed_answer"] == 1
+    assert funnel(by_step([summary]))["rewrite_forum_solutions"].dropped["no_boxed_answer"] == 1

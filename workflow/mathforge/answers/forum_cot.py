@@ -154,7 +154,7 @@ def rewrite_forum_solutions(
     ]
     with Generator(model, store_path) as gen:
         results = gen.run(requests)
-    stats.extra["requests"] = gen.totals.__dict__
+    stats.counters["requests"] = gen.totals.__dict__
     rows = [
         rewrite_row(p, index, post, results[r.key], stage["sft_prompt"], params)
         for (p, index, post), r in zip(todo, requests, strict=True)
@@ -165,7 +165,7 @@ def rewrite_forum_solutions(
         if row["forum_cot_status"] != "kept":
             stats.drop(row["forum_cot_status"])
     stats.n_out = sum(r["forum_cot_status"] == "kept" for r in rows)
-    stats.extra["rewrites"] = len(rows)
-    stats.extra["status"] = dict(sorted(Counter(r["forum_cot_status"] for r in rows).items()))
-    stats.extra["pass_rate"] = round(stats.n_out / len(rows), 4) if rows else None
+    stats.counters["rewrites"] = len(rows)
+    stats.counters["status"] = dict(sorted(Counter(r["forum_cot_status"] for r in rows).items()))
+    stats.notes["pass_rate"] = round(stats.n_out / len(rows), 4) if rows else None
     return write_step(stats, summary_path, (rows, FORUM_COT_SCHEMA, out_path))

@@ -61,10 +61,10 @@ def judge_stage(in_path: str, cfg: dict, out_path: str, summary_path: str, store
             generator,
         )
         stats = StepStats(step="judge_answers", n_in=len(rows), n_out=len(rows))
-        stats.extra["comparisons"] = dict(comparer.stats)
+        stats.counters["comparisons"] = dict(comparer.stats)
     for row, verdict in zip(rows, judged, strict=True):
         _apply(row, verdict)
-    stats.extra.update(_judge_counts(rows))
+    stats.counters.update(_judge_counts(rows))
     return write_step(stats, summary_path, (rows, JUDGED_SCHEMA, out_path))
 
 
@@ -168,7 +168,7 @@ def majority_stage(
             stats.drop(reason)
         else:
             stats.n_out += 1
-    stats.extra.update(
+    stats.counters.update(
         {
             "answer_rule": dict(Counter(p["answer_rule"] for p in problems)),
             "majority_status": dict(Counter(p["majority_status"] for p in problems)),

@@ -68,7 +68,7 @@ def autoformalize_stage(
                     gen,
                     functools.partial(check_statement, backend, sorry_term=cfg["lean"]["sorry_term"]),
                 ).run(problems)
-                stats.extra["requests"] = gen.totals.__dict__
+                stats.counters["requests"] = gen.totals.__dict__
         finally:
             if hasattr(backend, "close"):
                 backend.close()
@@ -95,9 +95,9 @@ def autoformalize_stage(
         if task.status != "accepted":
             stats.drop(f"failed:{last}")
     stats.n_out = sum(r["status"] == "accepted" for r in rows)
-    stats.extra.update(
+    stats.notes["shard"] = shard
+    stats.counters.update(
         {
-            "shard": shard,
             "turn_outcomes": dict(Counter(t["outcome"] for r in rows for t in r["turns"])),
             "accepted_at_turn": dict(Counter(str(r["num_turns"]) for r in rows if r["status"] == "accepted")),
         }
