@@ -152,7 +152,7 @@ def read_posts_xml(path: str | Path, source: str, site: str, license: str | None
 
 def ingest_source(source: dict, limits: dict, out_path: str, stats_path: str) -> StepStats:
     """Read, clean and deduplicate one source; drops are counted by reason, cuts by field."""
-    stats = StepStats(step=f"ingest:{source['name']}")
+    stats = StepStats(step="ingest", notes={"source": source["name"]})
     quotes = {"rows": 0, "chars": 0}
     seen: set[str] = set()
     rows: list[dict] = []
@@ -173,11 +173,13 @@ def ingest_source(source: dict, limits: dict, out_path: str, stats_path: str) ->
         seen.add(record["thread_uid"])
         rows.append(record)
     stats.n_out = len(rows)
-    stats.extra["truncated"] = empty_counts("forum_post", "forum_discussions", posts=("forum_discussions",))
+    stats.counters["truncated"] = empty_counts(
+        "forum_post", "forum_discussions", posts=("forum_discussions",)
+    )
     for row in rows:
-        count_cuts(stats.extra["truncated"], row["truncated"])
-    stats.extra["quotes_removed"] = quotes
-    stats.extra["attribution"] = {
+        count_cuts(stats.counters["truncated"], row["truncated"])
+    stats.counters["quotes_removed"] = quotes
+    stats.counters["attribution"] = {
         "rows_without_source_url": sum(r["source_url"] is None for r in rows),
         "rows_without_author": sum(not has_author(r["authors"]) for r in rows),
     }

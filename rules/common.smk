@@ -106,14 +106,14 @@ def formal_targets():
 
 
 def decontam_targets():
-    return [f"{P.results}/decontam/{t}/{f}" for t in ("answers", "proofs") for f in ("set.parquet", "summary.json")]
+    return [f"{P.results}/decontam/{t}/{f}" for t in ("answers", "proofs") for f in ("set.parquet", "set.summary.json")]
 
 
 def problem_targets():
     return [
         f"{P.results}/problems/problems.parquet",
         f"{P.results}/problems/proof_problems.parquet",
-        f"{P.results}/problems/summary.json",
+        f"{P.results}/problems/problems.summary.json",
     ]
 
 
@@ -154,7 +154,7 @@ def eval_resource(key):
 
 def eval_summaries():
     return [
-        f"{P.results}/eval/{b['name']}/{m['name']}/summary.json"
+        f"{P.results}/eval/{b['name']}/{m['name']}/results.summary.json"
         for b in config["eval"]["benchmarks"]
         for m in eval_models(config)
     ]
@@ -164,20 +164,38 @@ def eval_targets():
     return [f"{P.results}/eval/summary.md"] if config["eval"]["benchmarks"] else []
 
 
-def run_summaries():
-    """Every summary the funnel is drawn from (all stages, all shards)."""
+def problem_summaries():
+    """The step summaries of every problems source and shard (ingest to extract_answers)."""
+    return [f"{P.results}/problems/{s}/raw.summary.json" for s in FORUM_SOURCES] + problem_step_files(".summary.json")
+
+
+def sft_card_summaries():
+    """The step summaries the SFT card's funnel is drawn from (the steps before write_sft_shards)."""
     return [
-        f"{P.results}/problems/summary.json",
-        *[f"{P.results}/decontam/{t}/summary.json" for t in ("answers", "proofs")],
+        *problem_summaries(),
+        f"{P.results}/decontam/answers/set.summary.json",
         *expand_shards("solutions/shard-{shard}.summary.json"),
         *expand_shards("answers/judged/shard-{shard}.summary.json"),
         *expand_shards("answers/majority/shard-{shard}.summary.json"),
         *forum_cot_shards("answers/forum_cot/shard-{shard}.summary.json"),
-        f"{P.results}/sft/manifest.json",
-        f"{P.results}/sft/hygiene.json",
+    ]
+
+
+def run_summaries():
+    """Every step summary the funnel and the run statistics are drawn from (all stages, all shards;
+    `mathforge.funnel.by_step` adds the shards of a step up)."""
+    return [
+        *problem_summaries(),
+        f"{P.results}/problems/problems.summary.json",
+        *[f"{P.results}/decontam/{t}/set.summary.json" for t in ("answers", "proofs")],
+        *expand_shards("solutions/shard-{shard}.summary.json"),
+        *expand_shards("answers/judged/shard-{shard}.summary.json"),
+        *expand_shards("answers/majority/shard-{shard}.summary.json"),
+        *forum_cot_shards("answers/forum_cot/shard-{shard}.summary.json"),
+        f"{P.results}/sft/data.summary.json",
         *[f"{P.results}/formal/shard-{k}.summary.json" for k in range(config["formal"]["n_shards"])],
         *[f"{P.results}/proofs/shard-{k}.summary.json" for k in range(config["formal"]["n_shards"])],
-        f"{P.results}/sft/proofs/manifest.json",
+        f"{P.results}/sft/proofs/data.summary.json",
     ]
 
 

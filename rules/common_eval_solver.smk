@@ -61,7 +61,7 @@ def solver_eval_dir(benchmark, model, effort, mode):
 def solver_eval_summaries():
     solver = config["eval"]["solver"]
     return [
-        f"{solver_eval_dir(b['name'], m['name'], effort, mode)}/summary.json"
+        f"{solver_eval_dir(b['name'], m['name'], effort, mode)}/results.summary.json"
         for b in config["eval"]["answer_benchmarks"]
         for m in eval_models(config)
         for effort in solver["efforts"]

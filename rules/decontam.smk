@@ -10,7 +10,7 @@ rule decontaminate:
     output:
         set=f"{P.results}/decontam/{{target}}/set.parquet",
         audit=f"{P.results}/decontam/{{target}}/audit.parquet",
-        summary=f"{P.results}/decontam/{{target}}/summary.json",
+        summary=f"{P.results}/decontam/{{target}}/set.summary.json",
         candidates=f"{P.results}/decontam/{{target}}/candidates.parquet",
     params:
         decontam=config["decontam"],

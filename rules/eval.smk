@@ -8,7 +8,7 @@ rule evaluate_prover:
         prompts=proof_prompts(),
     output:
         results=f"{P.results}/eval/{{benchmark}}/{{model}}/results.parquet",
-        summary=f"{P.results}/eval/{{benchmark}}/{{model}}/summary.json",
+        summary=f"{P.results}/eval/{{benchmark}}/{{model}}/results.summary.json",
     params:
         # only what this benchmark x model depends on: adding a benchmark or a model reruns nothing
         # else. Canonical JSON: Snakemake compares params by repr, so a reordered mapping (an entry

@@ -9,7 +9,7 @@ rule evaluate_solver:
         judge_prompts=solver_judge_prompts(),
     output:
         results=f"{P.results}/eval/solver/{{benchmark}}/{{model}}/{{effort}}/{{mode}}/results.parquet",
-        summary=f"{P.results}/eval/solver/{{benchmark}}/{{model}}/{{effort}}/{{mode}}/summary.json",
+        summary=f"{P.results}/eval/solver/{{benchmark}}/{{model}}/{{effort}}/{{mode}}/results.summary.json",
     params:
         # only what this benchmark x model x effort x mode depends on: adding any of them reruns
         # nothing else; raising n reruns the job, which sends only the new samples. Canonical

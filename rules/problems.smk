@@ -8,7 +8,7 @@ rule ingest_forum:
         lambda wc: P.source(wc.source)["path"],
     output:
         threads=f"{P.results}/problems/{{source}}/raw.parquet",
-        stats=f"{P.results}/problems/{{source}}/raw.stats.json",
+        stats=f"{P.results}/problems/{{source}}/raw.summary.json",
     params:
         source=lambda wc: P.source(wc.source),
         limits={k: config["problems"][k] for k in ("remove_quotes", "max_post_chars", "max_discussion_chars")},
@@ -35,7 +35,7 @@ rule extract_problems:
     output:
         problems=f"{P.results}/problems/{{source}}/extracted/shard-{{shard}}.parquet",
         dropped=f"{P.results}/problems/{{source}}/extracted/shard-{{shard}}.dropped.parquet",
-        stats=f"{P.results}/problems/{{source}}/extracted/shard-{{shard}}.stats.json",
+        stats=f"{P.results}/problems/{{source}}/extracted/shard-{{shard}}.summary.json",
     params:
         n_shards=source_shards,
         stage=config["problems"]["extraction"],
@@ -64,7 +64,7 @@ rule import_problems:
     output:
         problems=f"{P.results}/problems/{{source}}/extracted/shard-{{shard}}.parquet",
         dropped=f"{P.results}/problems/{{source}}/extracted/shard-{{shard}}.dropped.parquet",
-        stats=f"{P.results}/problems/{{source}}/extracted/shard-{{shard}}.stats.json",
+        stats=f"{P.results}/problems/{{source}}/extracted/shard-{{shard}}.summary.json",
     params:
         source=lambda wc: P.source(wc.source),
         n_shards=source_shards,
@@ -91,7 +91,7 @@ rule detect_language:
     output:
         problems=f"{P.results}/problems/{{source}}/language/shard-{{shard}}.parquet",
         dropped=f"{P.results}/problems/{{source}}/language/shard-{{shard}}.dropped.parquet",
-        stats=f"{P.results}/problems/{{source}}/language/shard-{{shard}}.stats.json",
+        stats=f"{P.results}/problems/{{source}}/language/shard-{{shard}}.summary.json",
     params:
         language=config["problems"]["language"],
         translation=config["problems"]["translation"],
@@ -120,7 +120,7 @@ rule classify_problems:
         classified=f"{P.results}/problems/{{source}}/classified/shard-{{shard}}.parquet",
         proofs=f"{P.results}/problems/{{source}}/classified/shard-{{shard}}.proofs.parquet",
         dropped=f"{P.results}/problems/{{source}}/classified/shard-{{shard}}.dropped.parquet",
-        stats=f"{P.results}/problems/{{source}}/classified/shard-{{shard}}.stats.json",
+        stats=f"{P.results}/problems/{{source}}/classified/shard-{{shard}}.summary.json",
     params:
         stage=config["problems"]["classification"],
         problem_type=config["problems"]["problem_type"],
@@ -146,7 +146,7 @@ rule extract_answers:
     output:
         answers=f"{P.results}/problems/{{source}}/answers/shard-{{shard}}.parquet",
         dropped=f"{P.results}/problems/{{source}}/answers/shard-{{shard}}.dropped.parquet",
-        stats=f"{P.results}/problems/{{source}}/answers/shard-{{shard}}.stats.json",
+        stats=f"{P.results}/problems/{{source}}/answers/shard-{{shard}}.summary.json",
     params:
         stage=config["problems"]["answers"],
         model=stage_model_identity(config, "problems.answers"),
@@ -169,12 +169,11 @@ rule merge_problems:
         answers=P.shard_files("{results}/problems/{source}/answers/shard-{shard}.parquet"),
         proofs=P.shard_files("{results}/problems/{source}/classified/shard-{shard}.proofs.parquet"),
         dropped=problem_step_files(".dropped.parquet"),
-        stats=[f"{P.results}/problems/{s}/raw.stats.json" for s in FORUM_SOURCES] + problem_step_files(".stats.json"),
     output:
         problems=f"{P.results}/problems/problems.parquet",
         proofs=f"{P.results}/problems/proof_problems.parquet",
         dropped=f"{P.results}/problems/dropped.parquet",
-        summary=f"{P.results}/problems/summary.json",
+        summary=f"{P.results}/problems/problems.summary.json",
     log:
         f"{P.logs}/merge_problems.log",
     benchmark:

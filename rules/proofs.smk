@@ -35,6 +35,7 @@ rule write_proof_sft_shards:
     output:
         data=directory(f"{P.results}/sft/proofs/data"),
         manifest=f"{P.results}/sft/proofs/manifest.json",
+        summary=f"{P.results}/sft/proofs/data.summary.json",
     params:
         sft=config["sft"],
     log:

@@ -22,4 +22,5 @@ with job_logging(snakemake.log[0]):
             dataset=snakemake.params.dataset,
             out_dir=snakemake.output.folder,
             card_path=snakemake.input.get("card"),
+            summary_path=snakemake.input.get("summary"),
         )

@@ -8,7 +8,6 @@ with job_logging(snakemake.log[0]):
         list(snakemake.input.answers),
         list(snakemake.input.proofs),
         list(snakemake.input.dropped),
-        list(snakemake.input.stats),
         out_problems=snakemake.output.problems,
         out_proofs=snakemake.output.proofs,
         out_dropped=snakemake.output.dropped,

@@ -9,4 +9,5 @@ with job_logging(snakemake.log[0]):
         cfg=snakemake.config,
         out_dir=snakemake.output.data,
         manifest_path=snakemake.output.manifest,
+        summary_path=snakemake.output.summary,
     )

@@ -7,14 +7,7 @@ with job_logging(snakemake.log[0]):
     run(
         list(snakemake.input.final_judged),
         list(snakemake.input.majority),
-        summaries={
-            "problems": [snakemake.input.problem_summary],
-            "decontam": [snakemake.input.decontam_summary],
-            "solutions": list(snakemake.input.solution_summaries),
-            "judge": list(snakemake.input.judge_summaries),
-            "majority": list(snakemake.input.majority_summaries),
-            "forum_cot": list(snakemake.input.forum_cot_summaries),
-        },
+        list(snakemake.input.summaries),
         cfg=snakemake.config,
         out_dir=snakemake.output.data,
         manifest_path=snakemake.output.manifest,
@@ -22,5 +15,6 @@ with job_logging(snakemake.log[0]):
         decontam_set=snakemake.input.decontam_set,
         decontam_audit=snakemake.input.decontam_audit,
         hygiene_path=snakemake.output.hygiene,
+        summary_path=snakemake.output.summary,
         forum_cot=list(snakemake.input.forum_cot),
     )

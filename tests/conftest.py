@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from mathforge.funnel import read_summary
 from mathforge.inference.processes import free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -71,6 +72,13 @@ class StubServer:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+
+
+def summary_fields(path) -> dict:
+    """A step summary read through the one reader, as one flat mapping for the tests' asserts:
+    step, n_in, n_out, dropped, and the stage's counters and notes by name."""
+    s = read_summary(path)
+    return {"step": s.step, "n_in": s.n_in, "n_out": s.n_out, "dropped": dict(s.dropped), **s.details()}
 
 
 def wait_healthy(base_url: str, timeout_s: float = 20.0) -> None:

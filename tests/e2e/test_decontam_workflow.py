@@ -14,6 +14,7 @@ import yaml
 from conftest import REPO, SHARED, run_snakemake
 
 from mathforge.decontam.evaluation import ANSWER_BENCHMARKS, build_examples, score
+from mathforge.funnel import read_summary
 
 pytestmark = pytest.mark.e2e
 
@@ -63,8 +64,8 @@ def test_decontamination_recall_precision_and_audit(tmp_path, stub_server):
         e = example_of[pid]
         if e.kind in {"verbatim", "wrapped"}:
             assert (a["benchmark"], a["benchmark_item_id"]) == (e.benchmark, e.item_id)
-    summary = json.loads((out / "summary.json").read_text())
-    assert summary["removed"]["benchmark_match"] == len(matched)
-    assert sum(summary["removed_per_benchmark"].values()) == len(matched)
+    summary = read_summary(out / "set.summary.json")
+    assert summary.dropped["benchmark_match"] == len(matched)
+    assert sum(summary.counters["removed_per_benchmark"].values()) == len(matched)
     kept = pq.read_table(out / "set.parquet").num_rows
     assert kept == len(problems) - len(audit)

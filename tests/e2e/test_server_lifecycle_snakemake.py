@@ -120,7 +120,7 @@ def test_one_server_per_distinct_model_each_recorded_in_its_state_dir_all_stoppe
     config["models"] = {"second": second}
     config["problems"] = {"answers": {"model": "second"}}  # extraction and classification: default
     (wd / "config.yaml").write_text(yaml.safe_dump(config))
-    run_snakemake(wd, wd / "config.yaml", "results/t/problems/summary.json")
+    run_snakemake(wd, wd / "config.yaml", "results/t/problems/problems.summary.json")
     logs = server_logs(wd)
     assert len(logs) == 2  # two models, one server each, shared by both shards' jobs
     rows = pq.read_table(wd / "results" / "t" / "problems" / "problems.parquet").to_pylist()

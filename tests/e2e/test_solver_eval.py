@@ -8,7 +8,7 @@ import json
 
 import pytest
 import yaml
-from conftest import planned_jobs, run_snakemake, write_stub_workflow
+from conftest import planned_jobs, run_snakemake, summary_fields, write_stub_workflow
 
 pytestmark = pytest.mark.e2e
 
@@ -69,7 +69,7 @@ def test_the_table_and_what_each_change_costs(evaluated):
     run_snakemake(wd, config, TARGET)
     sent = new_bodies(server, before)
     assert len(sent) == 1 * 2 * 2 and all("SOLVE-B1" in json.dumps(b["messages"]) for b in sent)
-    summary = json.loads((wd / "results/t/eval/solver/b/main/low/no_tool/summary.json").read_text())
+    summary = summary_fields(wd / "results/t/eval/solver/b/main/low/no_tool/results.summary.json")
     assert summary["accuracy"] == 0.0 and summary["judge_method"] == {"integer": 2}
 
     # a model: requests of that model only

@@ -24,6 +24,8 @@ from conftest import (
     write_stub_workflow,
 )
 
+from mathforge.funnel import read_summary
+
 pytestmark = pytest.mark.e2e
 
 # The jobs a change to problems.parquet reruns (with this file's 2 solution shards, 1 formal shard).
@@ -64,8 +66,12 @@ def test_full_run_then_nothing_to_do(workdir):
     assert byo["expected_answer"] == "4" and byo["answer_status"] == "provided"
     assert byo["thread_id"] == "b1" and byo["extraction"] is None
     assert [p["thread_id"] for p in proofs if p["source"] == "forum"] == ["p1"]
-    summary = json.loads((results / "summary.json").read_text())
-    assert summary["per_source"]["byo"]["problems"] == 1
+    summary = read_summary(results / "problems.summary.json")
+    assert summary.counters["per_source"]["byo"]["problems"] == 1
+    # one summary shape under one name: every step's `<artifact>.summary.json` reads as a StepStats
+    summaries = sorted((wd / "results" / "t").rglob("*.summary.json"))
+    assert len({read_summary(p).step for p in summaries}) >= 16
+    assert not list((wd / "results" / "t").rglob("*.stats.json"))
     assert (wd / "logs" / "t" / "benchmarks" / "merge_problems.tsv").exists()
     solutions = [
         row

@@ -20,6 +20,7 @@ import pytest
 import yaml
 from conftest import PRELUDE_LEAN, SHARED, SMALL_FORMAL, run_snakemake
 
+from mathforge.funnel import by_step, read_summaries, read_summary
 from mathforge.inference.embedded_model import SERVED_NAME
 from mathforge.inference.processes import is_alive
 from mathforge.schemas.problems import ANSWERS_SCHEMA, CLASSIFIED_SCHEMA, DROPPED_SCHEMA
@@ -127,17 +128,17 @@ def test_artifacts_schemas_counts_and_provenance(finished_run):
     for source, limit in LIMITS.items():
         raw = pq.read_table(out / source / "raw.parquet")
         assert raw.num_rows == limit
-    summary = json.loads((out / "summary.json").read_text())
-    funnel = summary["funnel"]
-    assert funnel["ingest"]["n_out"] == sum(LIMITS.values())
-    assert funnel["extract_problems"]["n_in"] == sum(LIMITS.values())
-    extracted = funnel["extract_problems"]["n_out"]
+    merged = read_summary(out / "problems.summary.json").counters
+    funnel = by_step(read_summaries(sorted(map(str, out.glob("*/**/*.summary.json")))))
+    assert funnel["ingest"].n_out == sum(LIMITS.values())
+    assert funnel["extract_problems"].n_in == sum(LIMITS.values())
+    extracted = funnel["extract_problems"].n_out
     assert extracted >= 6, "the model found almost no problems in 12 real threads"
-    assert funnel["import_problems"]["n_out"] == len(COMPUTATIONAL)
+    assert funnel["import_problems"].n_out == len(COMPUTATIONAL)
     classified = extracted + len(COMPUTATIONAL)
-    assert funnel["classify_problems"]["n_in"] == classified
+    assert funnel["classify_problems"].n_in == classified
     assert (
-        summary["problems"] + summary["proof_problems"] + sum(funnel["classify_problems"]["dropped"].values())
+        merged["problems"] + merged["proof_problems"] + sum(funnel["classify_problems"].dropped.values())
         == classified
     )
 
@@ -283,8 +284,8 @@ def test_proof_problems_get_formalization_attempts_checked_by_real_lean(finished
         for turn in row["turns"]:
             if turn["statement"] is not None and turn["outcome"] != "placeholder":
                 assert turn["lean_status"] in {"ok", "error", "rejected", "timeout"}  # Lean really ran
-    summary = json.loads((out / "formal" / "shard-0.summary.json").read_text())
-    assert summary["n_in"] == len(proofs) and sum(summary["turn_outcomes"].values()) >= len(proofs)
+    summary = read_summary(out / "formal" / "shard-0.summary.json")
+    assert summary.n_in == len(proofs) and sum(summary.counters["turn_outcomes"].values()) >= len(proofs)
 
 
 def test_server_was_shared_and_stopped(finished_run):

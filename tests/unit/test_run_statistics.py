@@ -1,11 +1,23 @@
 """Solution, answer and decontamination statistics added up over shards, as the report shows them."""
 
+from collections import Counter
+
+from mathforge.funnel import StepStats, by_step
 from mathforge.run_statistics import (
     answer_statistics,
     run_statistics,
     solution_statistics,
     statistics_markdown,
 )
+
+
+def as_stats(summary: dict, notes: tuple = ()) -> StepStats:
+    """A StepStats from a flat mapping: the stage's own keys become counters (or `notes`)."""
+    own = {k: v for k, v in summary.items() if k not in ("step", "n_in", "n_out", "dropped")}
+    counters = {k: v for k, v in own.items() if k not in notes}
+    return StepStats(summary["step"], summary["n_in"], summary["n_out"], Counter(summary["dropped"]), counters,
+                     {k: v for k, v in own.items() if k in notes})  # fmt: skip
+
 
 SOLUTIONS = [
     {
@@ -42,14 +54,18 @@ MAJORITY = [
     },
 ]  # fmt: skip
 DECONTAM = {
-    "target": "answers", "n_in": 10, "n_out": 7, "removed": {"benchmark_match": 2, "duplicate": 1},
+    "step": "decontaminate:answers", "target": "answers", "n_in": 10, "n_out": 7,
+    "dropped": {"benchmark_match": 2, "duplicate": 1},
     "removed_per_benchmark": {"gsm8k": 2}, "removed_per_method": {"retrieval": 1, "judge": 1, "dedup": 1},
     "candidates": {"dense": 5, "lexical": 3}, "judge": {"pairs": 2, "yes": 1, "no": 1},
 }  # fmt: skip
+SOLUTIONS = [as_stats(s) for s in SOLUTIONS]
+MAJORITY = [as_stats(s) for s in MAJORITY]
+DECONTAM = as_stats(DECONTAM, notes=("target",))
 
 
 def test_solutions_add_up_over_shards_and_take_correctness_from_the_vote():
-    variants = solution_statistics([*SOLUTIONS, *MAJORITY])
+    variants = solution_statistics(by_step([*SOLUTIONS, *MAJORITY]))
     assert variants["tir/high"] == {
         "solutions": 6, "with_answer": 5, "completion_tokens": 300, "code_executions": 8, "correct": 5, "judged": 6,
     }  # fmt: skip
@@ -57,7 +73,7 @@ def test_solutions_add_up_over_shards_and_take_correctness_from_the_vote():
 
 
 def test_answers_add_up_over_shards():
-    answers = answer_statistics([*SOLUTIONS, *MAJORITY, DECONTAM])
+    answers = answer_statistics(by_step([*SOLUTIONS, *MAJORITY, DECONTAM]))
     assert answers["numbers"]["problems"] == 3 and answers["numbers"]["kept"] == 2
     assert answers["numbers"]["correct_solutions"] == 9 and answers["numbers"]["rejudged"] == 4
     assert answers["numbers"]["code_cells"] == 8 and answers["numbers"]["code_cells_ok"] == 6
@@ -67,7 +83,7 @@ def test_answers_add_up_over_shards():
 
 
 def test_markdown_rows():
-    md = statistics_markdown(run_statistics([*SOLUTIONS, *MAJORITY, DECONTAM]))
+    md = statistics_markdown(run_statistics(by_step([*SOLUTIONS, *MAJORITY, DECONTAM])))
     assert "| tir/high | 6 | 83.3% | 50 | 1.33 | 5 (83.3%) |" in md
     assert "| plain/high | 6 | 83.3% | 83 | 0.00 | 3 (60.0%) |" in md
     assert "Code cells run: 8 (75.0% ok)" in md and "Solutions that ended in an error: 1." in md
@@ -80,13 +96,12 @@ def test_markdown_rows():
 
 
 def test_markdown_without_answers_yet():
-    md = statistics_markdown(run_statistics(SOLUTIONS))
+    md = statistics_markdown(run_statistics(by_step(SOLUTIONS)))
     assert "| tir/high | 6 | 83.3% | 50 | 1.33 | - |" in md
     assert "Problems voted on: 0" in md
 
 
 HYGIENE = {
-    "step": "sft_hygiene",
     "checks": [{"name": "decontaminated", "description": "d", "on_failure": "fail_run"},
                {"name": "invented_tool_output", "description": "i", "on_failure": "drop"}],
     "variants": {"low_without_tool": {"checked": 3, "failing": {"decontaminated": 0, "invented_tool_output": 1},
@@ -100,27 +115,35 @@ HYGIENE = {
 def test_the_sft_hygiene_audit_is_a_table_of_the_statistics_not_a_funnel_stage():
     from mathforge.run_report import funnel
 
-    md = statistics_markdown(run_statistics([*SOLUTIONS, HYGIENE]))
+    sft = StepStats("write_sft_shards", 3, 2, Counter(invented_tool_output=1), notes={"hygiene": HYGIENE})
+    md = statistics_markdown(run_statistics(by_step([*SOLUTIONS, sft])))
     assert "## SFT hygiene audit" in md
     assert "| low_without_tool | 3 | 0 | 1 | 2 |" in md and "| total | 3 | 0 | 1 | 2 |" in md
     assert "invented_tool_output (drop)" in md and "2 rows, 0 failing" in md
-    assert "sft_hygiene" not in funnel([*SOLUTIONS, HYGIENE])
+    assert list(funnel(by_step([*SOLUTIONS, sft]))) == ["generate_solutions", "write_sft_shards"]
 
 
 def test_problem_labels_become_tables_by_source_and_a_subject_chart(tmp_path):
     from mathforge.run_statistics import problem_type_plot
 
-    problems = {
-        "funnel": {"detect_language": {"n_in": 4, "n_out": 3, "dropped": {"translation:lost_math": 1},
-                                       "languages": {"en": 2, "fr": 2}, "language_routes": {"keep": 2, "translate": 2},
-                                       "translated": 1}},
+    detection = {
+        "step": "detect_language",
+        "n_in": 4,
+        "n_out": 3,
+        "dropped": {"translation:lost_math": 1},
+        "languages": {"en": 2, "fr": 2},
+        "language_routes": {"keep": 2, "translate": 2},
+        "translated": 1,
+    }
+    merged = {
+        "step": "merge_problems", "n_in": 3, "n_out": 3, "dropped": {},
         "labels": {
             "language": {"aops": {"en": 1, "fr": 1}, "se": {"en": 1}},
             "question_type": {"aops": {"answer": 1, "proof": 1}, "se": {"answer": 1}},
             "problem_type": {"aops": {"Algebra": 1, "Geometry": 1}, "se": {"Algebra": 1}},
         },
     }  # fmt: skip
-    stats = run_statistics([problems])
+    stats = run_statistics(by_step([as_stats(detection), as_stats(merged)]))
     md = statistics_markdown(stats)
     assert "Detected languages (every extracted problem, before routing): en: 2, fr: 2." in md
     assert "Translated into English: 1. Dropped: translation:lost_math: 1." in md
@@ -133,4 +156,4 @@ def test_problem_labels_become_tables_by_source_and_a_subject_chart(tmp_path):
 
 
 def test_no_label_section_without_problem_labels():
-    assert "Problems by language" not in statistics_markdown(run_statistics([]))
+    assert "Problems by language" not in statistics_markdown(run_statistics({}))

@@ -1,69 +1,52 @@
 """Solution, answer and decontamination statistics and the SFT hygiene audit for `snakemake
---report`, added up over shards from the summaries the stages write (the funnel is in
-`mathforge.run_report`)."""
+--report`, from the step summaries the stages write, shards added up (`mathforge.funnel.by_step`;
+the funnel is in `mathforge.run_report`)."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from mathforge.hygiene.report import STEP as HYGIENE_STEP
+from mathforge.funnel import StepStats
 from mathforge.hygiene.report import hygiene_markdown
 from mathforge.io import svg_figure
 
-
-def summary_body(summary: dict) -> dict:
-    """The stage summary itself: SFT manifests hold their StepStats under "stats"."""
-    return summary.get("stats", summary)
+NONE = StepStats("none")  # a step the run did not have: nothing in, nothing counted
 
 
-def summary_kind(body: dict) -> str | None:
-    """What a summary body describes: "problems" (problems/summary.json, the problem steps'
-    funnel), "decontaminate", or the step name of a StepStats summary."""
-    if "funnel" in body:
-        return "problems"
-    if "target" in body and "removed_per_method" in body:
-        return "decontaminate"
-    return body.get("step")
-
-
-def run_statistics(summaries: list[dict]) -> dict:
-    """The solution, answer and decontamination statistics over all summaries, computed once."""
-    bodies = [summary_body(s) for s in summaries]
+def run_statistics(steps: dict[str, StepStats]) -> dict:
+    """The solution, answer and decontamination statistics over all steps (shards added up)."""
+    sft = steps.get("write_sft_shards", NONE)
     return {
-        "variants": solution_statistics(bodies),
-        "answers": answer_statistics(bodies),
-        "decontamination": decontamination_statistics(bodies),
-        "hygiene": [s for s in bodies if summary_kind(s) == HYGIENE_STEP],
-        "problems": problem_label_statistics(bodies),
-        "forum_cot": forum_cot_statistics(bodies),
+        "variants": solution_statistics(steps),
+        "answers": answer_statistics(steps),
+        "decontamination": [s for s in steps.values() if s.step.startswith("decontaminate:")],
+        "hygiene": [sft.notes["hygiene"]] if "hygiene" in sft.notes else [],
+        "problems": problem_label_statistics(steps),
+        "forum_cot": forum_cot_statistics(steps),
     }
 
 
-def forum_cot_statistics(summaries: list[dict]) -> dict:
+def forum_cot_statistics(steps: dict[str, StepStats]) -> dict:
     """rewrite_forum_solutions over all shards: problems, rewrites sent, kept, and every reason."""
-    shards = [s for s in summaries if summary_kind(s) == "rewrite_forum_solutions"]
-    dropped: Counter = Counter()
-    for shard in shards:
-        dropped.update(shard.get("dropped", {}))
+    s = steps.get("rewrite_forum_solutions", NONE)
     return {
-        "problems": sum(s["n_in"] for s in shards),
-        "rewrites": sum(s.get("rewrites", 0) for s in shards),
-        "kept": sum(s["n_out"] for s in shards),
-        "dropped": dict(sorted(dropped.items())),
+        "problems": s.n_in,
+        "rewrites": s.counters.get("rewrites", 0),
+        "kept": s.n_out,
+        "dropped": dict(sorted(s.dropped.items())),
     }
 
 
-def problem_label_statistics(summaries: list[dict]) -> dict:
-    """The problem labels by source (problems/summary.json's `labels`: language, question_type,
+def problem_label_statistics(steps: dict[str, StepStats]) -> dict:
+    """The problem labels by source (merge_problems' `labels`: language, question_type,
     problem_type over answer and proof problems) and detect_language's detections before routing."""
-    problems = next((s for s in summaries if summary_kind(s) == "problems"), {})
-    detection = problems.get("funnel", {}).get("detect_language", {})
+    detection = steps.get("detect_language", NONE)
     return {
-        "labels": problems.get("labels", {}),
-        "detected": detection.get("languages", {}),
-        "routes": detection.get("language_routes", {}),
-        "translated": detection.get("translated", 0),
-        "dropped": detection.get("dropped", {}),
+        "labels": steps.get("merge_problems", NONE).counters.get("labels", {}),
+        "detected": detection.counters.get("languages", {}),
+        "routes": detection.counters.get("language_routes", {}),
+        "translated": detection.counters.get("translated", 0),
+        "dropped": dict(sorted(detection.dropped.items())),
     }
 
 
@@ -115,50 +98,37 @@ def problem_type_plot(labels: dict, path: str) -> None:
             ax.legend(loc="lower right", title="source")
 
 
-def solution_statistics(summaries: list[dict]) -> dict[str, Counter]:
+def solution_statistics(steps: dict[str, StepStats]) -> dict[str, Counter]:
     """{mode/effort: solutions, with_answer, completion_tokens, code_executions[, correct, judged]}."""
     variants: dict[str, Counter] = defaultdict(Counter)
-    for summary in summaries:
-        kind = summary_kind(summary)
-        if kind == "generate_solutions":
-            for variant, counts in summary.get("solutions_by_variant", {}).items():
-                variants[variant].update(counts)
-        elif kind == "fill_majority_answer":
-            for variant, counts in summary.get("correct_by_variant", {}).items():
-                variants[variant].update(correct=counts["correct"], judged=counts["judged"])
+    generated = steps.get("generate_solutions", NONE).counters.get("solutions_by_variant", {})
+    for variant, counts in generated.items():
+        variants[variant].update(counts)
+    voted = steps.get("fill_majority_answer", NONE).counters.get("correct_by_variant", {})
+    for variant, counts in voted.items():
+        variants[variant].update(correct=counts["correct"], judged=counts["judged"])
     return dict(sorted(variants.items()))
 
 
-def answer_statistics(summaries: list[dict]) -> dict:
+def answer_statistics(steps: dict[str, StepStats]) -> dict:
     """Majority-vote outcomes over all shards: problems, rules, statuses, solve rates, judges."""
-    keys = ("answer_rule", "majority_status", "solve_rate_histogram", "judge_method", "finish_reasons")
-    totals = {key: Counter() for key in keys}
-    numbers = Counter()
-    for summary in summaries:
-        kind = summary_kind(summary)
-        if kind == "fill_majority_answer":
-            numbers.update(
-                problems=summary["n_in"],
-                kept=summary["n_out"],
-                solutions=summary.get("solutions", 0),
-                correct_solutions=summary.get("correct_solutions", 0),
-                rejudged=summary.get("rejudged", 0),
-            )
-            for key in ("answer_rule", "majority_status", "solve_rate_histogram", "judge_method"):
-                totals[key].update(summary.get(key, {}))
-        elif kind == "generate_solutions":
-            totals["finish_reasons"].update(summary.get("finish_reasons", {}))
-            cells = summary.get("code_cells", {})
-            numbers.update(
-                code_cells=sum(cells.values()),
-                code_cells_ok=cells.get("ok", 0),
-                solution_errors=summary.get("errors", 0),
-            )
-    return {"numbers": numbers, **totals}
-
-
-def decontamination_statistics(summaries: list[dict]) -> list[dict]:
-    return [s for s in summaries if summary_kind(s) == "decontaminate"]
+    majority = steps.get("fill_majority_answer", NONE)
+    solutions = steps.get("generate_solutions", NONE)
+    keys = ("answer_rule", "majority_status", "solve_rate_histogram", "judge_method")
+    totals = {key: Counter(majority.counters.get(key, {})) for key in keys}
+    cells = solutions.counters.get("code_cells", {})
+    numbers = Counter(
+        problems=majority.n_in,
+        kept=majority.n_out,
+        solutions=majority.counters.get("solutions", 0),
+        correct_solutions=majority.counters.get("correct_solutions", 0),
+        rejudged=majority.counters.get("rejudged", 0),
+        code_cells=sum(cells.values()),
+        code_cells_ok=cells.get("ok", 0),
+        solution_errors=solutions.counters.get("errors", 0),
+    )
+    finish_reasons = Counter(solutions.counters.get("finish_reasons", {}))
+    return {"numbers": numbers, **totals, "finish_reasons": finish_reasons}
 
 
 def _pct(part: float, whole: float) -> str:
@@ -220,12 +190,12 @@ def statistics_markdown(stats: dict) -> str:
         "|---|---:|---:|---|---|---|---|---|",
     ]
     for s in stats["decontamination"]:
-        removed = s["removed"] if isinstance(s.get("removed"), dict) else {}
-        cands = s.get("candidates", {})
+        c = s.counters
+        cands = c.get("candidates", {})
         lines.append(
-            f"| {s['target']} | {s['n_in']} | {s['n_out']} | {_counts(removed)} "
-            f"| {_counts(s.get('removed_per_benchmark', {}))} | {_counts(s.get('removed_per_method', {}))} "
-            f"| {cands.get('dense', '-')}, {cands.get('lexical', '-')} | {_counts(s.get('judge', {}))} |"
+            f"| {s.notes['target']} | {s.n_in} | {s.n_out} | {_counts(s.dropped)} "
+            f"| {_counts(c.get('removed_per_benchmark', {}))} | {_counts(c.get('removed_per_method', {}))} "
+            f"| {cands.get('dense', '-')}, {cands.get('lexical', '-')} | {_counts(c.get('judge', {}))} |"
         )
     if stats.get("problems", {}).get("labels"):
         lines += ["", *labels_markdown(stats["problems"])]

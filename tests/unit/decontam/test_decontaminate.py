@@ -13,6 +13,7 @@ from conftest import openai_inference_config
 from mathforge.config import validate_config
 from mathforge.decontam.stage import AUDIT_SCHEMA
 from mathforge.decontam.stage import run as decontaminate
+from mathforge.funnel import read_summary
 
 BENCH = [
     {
@@ -97,9 +98,11 @@ def test_every_branch_is_audited(decontam_env):
     assert audit["p2"]["benchmark_item_id"] == "b2" and audit["p2"]["dense_score"] >= 0.75
     assert audit["p3"]["judge_verdict"] == "unparseable" and audit["p3"]["judge_raw"] == "I cannot tell."
     assert audit["p4"]["reason"] == "duplicate_of" and audit["p4"]["duplicate_of"] == "p5"  # p5 has an answer
-    assert summary["removed"] == {"benchmark_match": 3, "duplicate_of": 1}
-    assert summary["removed_per_benchmark"] == {"toy": 3}
-    assert summary["n_in"] == 6 and summary["n_out"] == 2
+    assert summary.step == "decontaminate:answers" and summary.notes["target"] == "answers"
+    assert summary.dropped == {"benchmark_match": 3, "duplicate_of": 1}
+    assert summary.counters["removed_per_benchmark"] == {"toy": 3}
+    assert summary.n_in == 6 and summary.n_out == 2
+    assert read_summary(out / "summary.json") == summary
     candidates = pq.read_table(out / "candidates.parquet").to_pylist()
     by_pair = {(c["problem_id"], c["benchmark_item_id"]): c for c in candidates}
     assert by_pair[("p1", "b1")]["decision"] == "certain_lexical" and by_pair[("p1", "b1")]["removed"]

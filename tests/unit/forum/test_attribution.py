@@ -9,6 +9,7 @@ from xml.sax.saxutils import quoteattr
 
 import pyarrow.parquet as pq
 import pytest
+from conftest import summary_fields
 
 from mathforge.forum.aops import read_aops_jsonl
 from mathforge.forum.stackexchange import read_posts_xml
@@ -37,7 +38,7 @@ def write_jsonl(path: Path, records: list[dict]) -> Path:
 def ingest(source: dict, tmp_path: Path, limits: dict | None = None) -> tuple[list[dict], dict]:
     out = tmp_path / "out"
     ingest_source(source, limits or LIMITS, str(out / "raw.parquet"), str(out / "stats.json"))
-    return pq.read_table(out / "raw.parquet").to_pylist(), json.loads((out / "stats.json").read_text())
+    return pq.read_table(out / "raw.parquet").to_pylist(), summary_fields(out / "stats.json")
 
 
 def author(role: str, post_id: str, user_id: str | None, name: str | None, license: str) -> dict:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from conftest import summary_fields
 
 from mathforge.errors import ConfigError, InputError
 from mathforge.forum.stage import clean_thread
@@ -34,7 +35,7 @@ def run(source: dict, tmp_path: Path, limits: dict | None = None) -> tuple[objec
     stats = ingest_source(source, limits or LIMITS, str(out_dir / "raw.parquet"), str(out_dir / "stats.json"))
     table = pq.read_table(out_dir / "raw.parquet")
     assert table.schema.equals(THREAD_SCHEMA, check_metadata=False)
-    return stats, table.to_pylist(), json.loads((out_dir / "stats.json").read_text()), out_dir
+    return stats, table.to_pylist(), summary_fields(out_dir / "stats.json"), out_dir
 
 
 def leftovers(directory: Path) -> list[str]:
@@ -58,7 +59,8 @@ def test_drops_are_counted_by_reason(tmp_path: Path) -> None:
     assert stats.n_in == 6 and stats.n_out == 2
     assert dict(stats.dropped) == {"empty_post": 2, "duplicate_thread_id": 1, "over_max_threads": 1}
     assert stats_json == {
-        "step": "ingest:aops",
+        "step": "ingest",
+        "source": "aops",
         "n_in": 6,
         "n_out": 2,
         "dropped": {"duplicate_thread_id": 1, "empty_post": 2, "over_max_threads": 1},
@@ -106,7 +108,7 @@ def test_quotes_removed_and_discussion_truncated_at_post_boundary(tmp_path: Path
     assert row["forum_post"] == "Q text"
     assert row["forum_discussions"] == "Post 1:\nMy solution."
     assert [t["field"] for t in row["truncated"]] == ["forum_discussions"]
-    assert stats.extra["truncated"]["forum_discussions"]["rows"] == 1
+    assert stats.counters["truncated"]["forum_discussions"]["rows"] == 1
     assert stats_json["truncated"]["forum_discussions"]["rows"] == 1
 
 

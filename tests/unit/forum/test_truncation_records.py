@@ -8,6 +8,7 @@ from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 import pyarrow.parquet as pq
+from conftest import summary_fields
 
 from mathforge.forum.stage import run as ingest_source
 
@@ -22,7 +23,7 @@ def write_jsonl(path: Path, records: list[dict]) -> Path:
 def ingest(source: dict, tmp_path: Path, limits: dict) -> tuple[list[dict], dict]:
     out = tmp_path / "out"
     ingest_source(source, limits, str(out / "raw.parquet"), str(out / "stats.json"))
-    return pq.read_table(out / "raw.parquet").to_pylist(), json.loads((out / "stats.json").read_text())
+    return pq.read_table(out / "raw.parquet").to_pylist(), summary_fields(out / "stats.json")
 
 
 def aops(path: Path) -> dict:

@@ -4,15 +4,17 @@ forum_cot rows in the SFT shards."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import openai_inference_config
+from conftest import openai_inference_config, summary_fields
 
 from mathforge.config import validate_config
 from mathforge.forum_cot.stage import answer_post, post_attribution, split_posts
 from mathforge.forum_cot.stage import run as rewrite_forum_solutions
+from mathforge.funnel import StepStats, by_step, read_summary
 from mathforge.io import write_parquet
 from mathforge.schemas.judged import FORUM_COT_SCHEMA, MAJORITY_SCHEMA
 from mathforge.schemas.problems import ANSWERS_SCHEMA
@@ -104,7 +106,7 @@ def run(cfg, tmp):
         str(tmp / "majority.parquet"), str(tmp / "set.parquet"), cfg, str(tmp / "out.parquet"),
         str(tmp / "summary.json"), str(tmp / "store.jsonl"), str(tmp / "judge.jsonl"),
     )  # fmt: skip
-    return pq.read_table(tmp / "out.parquet"), json.loads((tmp / "summary.json").read_text())
+    return pq.read_table(tmp / "out.parquet"), summary_fields(tmp / "summary.json")
 
 
 def test_rewrites_are_judged_against_the_final_answer_counted_and_resumable(env):
@@ -144,7 +146,7 @@ def test_kept_rewrites_become_forum_cot_sft_rows(env):
     answer = row["messages"][-1]
     assert answer["role"] == "assistant" and answer["content"] == solutions[0]["generation"]
     assert row["messages"][-2]["content"] == PROBLEMS[0]["problem"]  # solve_plain's user turn: the problem
-    assert stats.extra["variants"]["forum_cot"] == {"rows": 1}
+    assert stats.counters["variants"]["forum_cot"] == {"rows": 1}
 
 
 def test_write_sft_shards_ships_the_kept_rewrites_through_the_hygiene_audit(env):
@@ -163,10 +165,11 @@ def test_write_sft_shards_ships_the_kept_rewrites_through_the_hygiene_audit(env)
     write_parquet(pa.Table.from_pylist([], schema=FINAL_JUDGED_SCHEMA), tmp / "final.parquet")
     write_parquet(pa.Table.from_pylist([], schema=AUDIT_SCHEMA), tmp / "audit.parquet")
     stats = write_sft_shards(
-        [str(tmp / "final.parquet")], [str(tmp / "majority.parquet")], {"forum_cot": [str(tmp / "summary.json")]},
+        [str(tmp / "final.parquet")], [str(tmp / "majority.parquet")], [str(tmp / "summary.json")],
         cfg, str(tmp / "data"), str(tmp / "manifest.json"), str(tmp / "card.md"),
         decontam_set=str(tmp / "set.parquet"), decontam_audit=str(tmp / "audit.parquet"),
-        hygiene_path=str(tmp / "hygiene.json"), forum_cot=[str(tmp / "out.parquet")],
+        hygiene_path=str(tmp / "hygiene.json"), summary_path=str(tmp / "data.summary.json"),
+        forum_cot=[str(tmp / "out.parquet")],
     )  # fmt: skip
     assert stats.n_out == 1
     [row] = pq.read_table(tmp / "data" / "forum_cot").to_pylist()
@@ -180,9 +183,10 @@ def test_the_run_report_counts_the_rewrites_and_their_share_kept(env):
     from mathforge.run_statistics import run_statistics, statistics_markdown
 
     cfg, _stub, tmp = env
-    _table, summary = run(cfg, tmp)
-    other_shard = {**summary, "n_in": 2, "n_out": 1, "rewrites": 1, "dropped": {"no_answer_post": 1}}
-    stats = run_statistics([summary, other_shard])
+    run(cfg, tmp)
+    summary = read_summary(tmp / "summary.json")
+    other_shard = StepStats(summary.step, 2, 1, Counter(no_answer_post=1), {"rewrites": 1})
+    stats = run_statistics(by_step([summary, other_shard]))
     assert stats["forum_cot"] == {
         "problems": 7, "rewrites": 4, "kept": 2,
         "dropped": {"disagrees_with_expected_answer": 1, "no_answer_post": 2, "no_boxed_answer": 1,
@@ -192,7 +196,7 @@ def test_the_run_report_counts_the_rewrites_and_their_share_kept(env):
         "forum answers rewritten: 4; agreeing with the final answer (kept): 2 (50.0%)"
         in statistics_markdown(stats)
     )
-    assert funnel([summary])["rewrite_forum_solutions"]["dropped"]["no_boxed_answer"] == 1
+    assert funnel(by_step([summary]))["rewrite_forum_solutions"].dropped["no_boxed_answer"] == 1
 
 
 # forum_cot.count_as_votes: rewrite before the vote, ballots in it, kept or not after it.
@@ -269,7 +273,7 @@ def test_voting_rewrites_are_kept_only_for_an_answer_that_stands_without_their_v
     assert (rows["p2"]["expected_answer"], rows["p2"]["answer_rule"]) == ("5", "no_forum_answer")
     assert ballots["n_in"] == 6 and ballots["n_out"] == 4
     assert ballots["dropped"] == {"no_answer_post": 1, "no_boxed_answer": 1}
-    assert majority["rewrite_votes"] == {
+    assert majority["counters"]["rewrite_votes"] == {
         "rewrites": 5, "ballots": 4, "without_ballot": 1, "changed_majority": 1, "changed_expected_answer": 1,
     }  # fmt: skip
     # the ballot's effect on the generated solutions: p2's "5" is now a correct solution
@@ -278,7 +282,7 @@ def test_voting_rewrites_are_kept_only_for_an_answer_that_stands_without_their_v
     # the same summary shape as without votes: every problem accounted for once
     assert summary["step"] == "rewrite_forum_solutions" and summary["n_in"] == 6 and summary["n_out"] == 1
     assert summary["n_in"] == summary["n_out"] + sum(summary["dropped"].values())
-    assert summary["rewrites"] == 5 and summary["requests"]["sent"] == 5
+    assert summary["counters"]["rewrites"] == 5 and summary["counters"]["requests"]["sent"] == 5
     assert kept_forum_solutions([str(tmp / "out.parquet")])[0]["problem_id"] == "p1"
     sent = stub.stats()["requests"]
     assert sent == 5  # the rewrites only: every judgement here is symbolic

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import openai_inference_config
+from conftest import openai_inference_config, summary_fields
 
 from mathforge.config import validate_config
+from mathforge.funnel import read_summary
 from mathforge.grading.judge import parse_judgement
 from mathforge.io import write_parquet
 from mathforge.judging.stage import majority_stage
@@ -74,7 +73,7 @@ def run_both(cfg, tmp):
         pq.read_table(tmp / "judged.parquet"),
         pq.read_table(tmp / "majority.parquet"),
         pq.read_table(tmp / "final.parquet"),
-        json.loads((tmp / "m.json").read_text()),
+        summary_fields(tmp / "m.json"),
     )
 
 
@@ -229,11 +228,12 @@ def test_rewrite_ballots_vote_and_are_counted_apart_in_the_majority_summary(env)
     assert [c["votes"] for c in m["p2"]["vote_classes"]] == [3, 2, 1]  # 8 got the ballot
     assert (m["p3"]["rewrite_votes"], m["p3"]["rewrite_changed_answer"]) == (0, None)
     assert m["p4"]["n_solutions"] == 6  # the ballot is not a solution: solve rates count solutions only
-    summary = json.loads((tmp / "vm.json").read_text())
+    summary = read_summary(tmp / "vm.json").counters
     assert summary["rewrite_votes"] == {
         "rewrites": 4, "ballots": 2, "without_ballot": 2, "changed_majority": 1, "changed_expected_answer": 1,
     }  # fmt: skip
-    assert summary["answer_rule"]["no_forum_answer"] == 2 and "no_reliable_answer" not in summary["dropped"]
+    assert summary["answer_rule"]["no_forum_answer"] == 2
+    assert "no_reliable_answer" not in read_summary(tmp / "vm.json").dropped
     # p4's solutions are now judged against the voted answer: its one "1" is correct
     final = [r for r in pq.read_table(tmp / "vf.parquet").to_pylist() if r["problem_id"] == "p4"]
     assert [r["judgement"] for r in final] == [True, False, False, False, False, False]

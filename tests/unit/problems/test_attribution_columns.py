@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 
 from mathforge.config import validate_config
 from mathforge.forum.stage import run as ingest_source
+from mathforge.funnel import read_summary
 from mathforge.problems.classify import classify_problems
 from mathforge.problems.forum_answers import extract_answers
 from mathforge.problems.merge import merge_problems
@@ -60,7 +61,6 @@ def test_attribution_and_truncation_reach_the_merged_problems(tmp_path, stub_ser
     )
     merge_problems([str(out / "ans.parquet")], [str(out / "cls.p.parquet")],
                    [str(out / f) for f in ("ext.d.parquet", "cls.d.parquet", "ans.d.parquet")],
-                   [str(out / f) for f in ("raw.json", "ext.json", "cls.json", "ans.json")],
                    out / "problems.parquet", out / "proofs.parquet", out / "dropped.parquet",
                    out / "summary.json")  # fmt: skip
     (answer,) = pq.read_table(out / "problems.parquet").to_pylist()
@@ -73,7 +73,6 @@ def test_attribution_and_truncation_reach_the_merged_problems(tmp_path, stub_ser
     assert answer["truncated"] == [{"field": "forum_post", "original_chars": 220, "kept_chars": 100,
                                     "original_posts": None, "kept_posts": None}]  # fmt: skip
     assert proof["truncated"] == []
-    summary = json.loads((out / "summary.json").read_text())
-    ingest = summary["funnel"]["ingest"]
-    assert ingest["dropped"] == {} and ingest["n_out"] == 2
-    assert ingest["truncated"]["forum_post"] == {"rows": 1, "chars_cut": 120}
+    ingest = read_summary(out / "raw.json")
+    assert ingest.step == "ingest" and ingest.dropped == {} and ingest.n_out == 2
+    assert ingest.counters["truncated"]["forum_post"] == {"rows": 1, "chars_cut": 120}

@@ -4,11 +4,10 @@ subject labels of classify_problems reaching the merged problems and their summa
 
 from __future__ import annotations
 
-import json
-
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import summary_fields
 
 from mathforge.config import validate_config
 from mathforge.io import write_parquet
@@ -128,12 +127,12 @@ def test_detect_language_routes_translates_and_keeps_the_original(env, tmp_path)
     assert dropped["de"]["reason"] == "language:de"
     assert dropped["vi"]["reason"] == "translation:lost_math" and dropped["vi"]["problem"] == VI
     assert stats.dropped == {"language:de": 1, "translation:lost_math": 1}
-    written = json.loads((tmp_path / "lang.json").read_text())
+    written = summary_fields(tmp_path / "lang.json")
     assert written["languages"] == {"de": 1, "en": 1, "fr": 1, UNDETERMINED: 1, "vi": 1}
     assert written["translated"] == 1 and written["n_in"] == 5 and written["n_out"] == 3
     # Resumable: a rerun answers every translation from the request store.
     sent = server.stats()["requests"]
-    assert _run(cfg, tmp_path).extra["requests"]["cached"] == 2
+    assert _run(cfg, tmp_path).counters["requests"]["cached"] == 2
     assert server.stats()["requests"] == sent
 
 
@@ -163,7 +162,7 @@ def test_classify_sets_question_and_problem_types_and_drops_configured_subjects(
     )
     assert by_id["a"]["language"] is None  # detect_language did not run on this input
     assert stats.dropped == {"problem_type:Geometry": 1}
-    assert stats.extra["problem_type_unparseable"] == 2
+    assert stats.counters["problem_type_unparseable"] == 2
     counts = label_counts(list(by_id.values()))
     assert counts["problem_type"] == {"forum": {"Number Theory": 1, "none": 2}}
     assert counts["question_type"] == {"forum": {"answer": 2, "proof": 1}}

@@ -10,9 +10,11 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
+from conftest import summary_fields
 
 from mathforge.config import validate_config
 from mathforge.forum.stage import run as ingest_source
+from mathforge.funnel import by_step, read_summaries, read_summary
 from mathforge.problems.classify import classify_problems
 from mathforge.problems.forum_answers import extract_answers
 from mathforge.problems.merge import merge_problems
@@ -123,7 +125,6 @@ def run_all(cfg, tmp_path):
         [str(out / "ans.parquet")],
         [str(out / "cls.proofs.parquet")],
         [str(out / f"{step}.dropped.parquet") for step in ("ext", "cls", "ans")],
-        [str(out / f) for f in ("raw.stats.json", "ext.stats.json", "cls.stats.json", "ans.stats.json")],
         out / "problems.parquet",
         out / "proofs.parquet",
         out / "dropped.parquet",
@@ -147,7 +148,7 @@ def test_problems_stages_route_drop_and_answer(stage_env, tmp_path):
             STATED,
         ]
     )
-    ext_stats = json.loads((out / "ext.stats.json").read_text())
+    ext_stats = summary_fields(out / "ext.stats.json")
     assert ext_stats["n_in"] == 8 and ext_stats["n_out"] == 6
     assert ext_stats["dropped"] == {
         "extraction:unfaithful": 1,
@@ -181,22 +182,24 @@ def test_problems_stages_route_drop_and_answer(stage_env, tmp_path):
     stated = next(d for d in dropped if d["reason"] == "answer_in_statement")
     assert stated["problem"] == STATED and stated["step"] == "extract_answers"
     assert stated["detail"] == "answer 1024: = 1024 closes the statement"
-    summary = json.loads((out / "summary.json").read_text())
-    assert summary["problems"] == 2 and summary["proof_problems"] == 1
-    assert summary["funnel"]["classify_problems"]["dropped"] == {"class:binary": 1, "class:mcq": 1}
-    assert summary["funnel"]["extract_problems"]["dropped"]["extraction:unfaithful"] == 1
-    assert summary["funnel"]["extract_answers"]["dropped"] == {"answer_in_statement": 1}
-    assert (
-        summary["funnel"]["extract_answers"]["n_in"] == 3
-        and summary["funnel"]["extract_answers"]["n_out"] == 2
-    )
+    summary = read_summary(out / "summary.json")
+    assert summary.step == "merge_problems" and summary.n_in == summary.n_out == 3
+    assert summary.counters["problems"] == 2 and summary.counters["proof_problems"] == 1
+    assert summary.counters["dropped_by_the_problem_steps"] == len(dropped)
+    steps = by_step(read_summaries([str(out / f) for f in ("raw.stats.json", "ext.stats.json", "cls.stats.json",
+                                                           "ans.stats.json")]))  # fmt: skip
+    assert list(steps) == ["ingest", "extract_problems", "classify_problems", "extract_answers"]
+    assert steps["classify_problems"].dropped == {"class:binary": 1, "class:mcq": 1}
+    assert steps["extract_problems"].dropped["extraction:unfaithful"] == 1
+    assert steps["extract_answers"].dropped == {"answer_in_statement": 1}
+    assert steps["extract_answers"].n_in == 3 and steps["extract_answers"].n_out == 2
 
 
 def test_unfaithful_extraction_is_sent_back_once_when_configured(stage_env, tmp_path):
     cfg, server = stage_env
     cfg["problems"]["faithfulness"]["retry"] = True
     out = run_all(cfg, tmp_path)
-    ext_stats = json.loads((out / "ext.stats.json").read_text())
+    ext_stats = summary_fields(out / "ext.stats.json")
     assert "extraction:unfaithful" not in ext_stats["dropped"] and ext_stats["n_out"] == 7
     assert ext_stats["faithfulness"] == {"retried": 1, "recovered": 1, "unfaithful": 0}
     rows = pq.read_table(out / "ext.parquet").to_pylist()

@@ -8,12 +8,13 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import PRELUDE_LEAN, openai_inference_config
+from conftest import PRELUDE_LEAN, openai_inference_config, summary_fields
 
 from mathforge.config import validate_config
 from mathforge.errors import InputError
 from mathforge.evaluation.models import model_inference
 from mathforge.formal.stage import FORMAL_SCHEMA
+from mathforge.funnel import read_summary
 from mathforge.io import write_parquet
 from mathforge.proofs.evaluate import evaluate_stage, write_eval_summary
 from mathforge.proofs.stage import PROOF_SCHEMA, load_statements
@@ -91,17 +92,24 @@ def test_prove_stage_rows_summary_and_sft_shards(setup):
     hard = by[("mine:hard", 1)]
     assert not hard["verified"] and hard["failure"] == "no_block" and hard["messages"] is None
     assert [m["role"] for m in by[("p1", 0)]["messages"]] == ["system", "user", "assistant"]
-    summary = json.loads((tmp / "s.json").read_text())
+    summary = summary_fields(tmp / "s.json")
     assert stats.n_in == 3 and summary["n_out"] == 2 and summary["dropped"] == {"unproved": 1}
     assert summary["verified_attempts"] == 4 and summary["lean"]["checked"] >= 2
     sent = stub.stats()["requests"]
     # a rebuild sends nothing and checks nothing again
     prove_stage(str(formal), 0, cfg, str(tmp / "proofs.parquet"), str(tmp / "s.json"), str(tmp / "r.jsonl"))
     assert stub.stats()["requests"] == sent
-    assert json.loads((tmp / "s.json").read_text())["lean"]["checked"] == 0
+    assert summary_fields(tmp / "s.json")["lean"]["checked"] == 0
 
-    sft = write_proof_sft_shards([str(tmp / "proofs.parquet")], cfg, str(tmp / "sft"), str(tmp / "m.json"))
+    sft = write_proof_sft_shards(
+        [str(tmp / "proofs.parquet")],
+        cfg,
+        str(tmp / "sft"),
+        str(tmp / "m.json"),
+        str(tmp / "sft.summary.json"),
+    )
     assert sft.n_out == 2 and sft.dropped == {"unverified": 2, "duplicate_proof": 2}
+    assert read_summary(tmp / "sft.summary.json") == sft
     manifest = json.loads((tmp / "m.json").read_text())["variants"]
     [path] = manifest["single_turn"]["all"]["files"]
     shard = pq.read_table(tmp / "sft" / path)
@@ -127,7 +135,7 @@ def test_evaluation_pass_at_k_table_and_plot(setup):
     evaluate_stage(
         "bench", "main", cfg, str(tmp / "res.parquet"), str(tmp / "ev.json"), str(tmp / "ev.jsonl")
     )
-    summary = json.loads((tmp / "ev.json").read_text())
+    summary = summary_fields(tmp / "ev.json")
     assert summary["n_problems"] == 2 and summary["per_problem"] == {"or_p": [1, 1, 1], "hard": [None] * 3}
     assert summary["pass_at_k"]["turns=1"] == {"1": 0.5, "2": 0.5, "3": 0.5}
     assert len(pq.read_table(tmp / "res.parquet")) == 6  # every attempt runs: no early stop

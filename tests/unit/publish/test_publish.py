@@ -12,6 +12,7 @@ import yaml
 
 from mathforge.config import validate_config
 from mathforge.errors import ConfigError
+from mathforge.funnel import StepStats
 from mathforge.publish.checks import produced_variants
 from mathforge.publish.exports import export_dataset
 from mathforge.publish.splits import check_split_sizes, split_of
@@ -159,17 +160,15 @@ def test_proof_folder_has_its_own_card_and_loads(tmp_path):
     ]  # fmt: skip
     manifest = write_shards(rows, tmp_path / "data", 100, PROOF_SFT_SCHEMA, order=("statement_id", "attempt"))
     manifest["multi_turn"] = {}
-    stats = {
-        "n_in": 15,
-        "n_out": 12,
-        "dropped": {"unverified": 3},
-        "variants": {"single_turn": 12, "multi_turn": 0},
-    }
-    (tmp_path / "m.json").write_text(json.dumps({"variants": manifest, "stats": stats}))
+    stats = StepStats("write_proof_sft_shards", 15, 12, Counter(unverified=3),
+                      {"variants": {"single_turn": 12, "multi_turn": 0}})  # fmt: skip
+    stats.write(tmp_path / "data.summary.json")
+    (tmp_path / "m.json").write_text(json.dumps({"variants": manifest}))
     publish = {**PUBLISH, "splits": {"validation": 0.3, "test": 0.0}}
     build_dataset_folder(
-        "proofs", str(tmp_path / "data"), str(tmp_path / "m.json"), publish, "demo", str(tmp_path / "hub")
-    )
+        "proofs", str(tmp_path / "data"), str(tmp_path / "m.json"), publish, "demo", str(tmp_path / "hub"),
+        summary_path=str(tmp_path / "data.summary.json"),
+    )  # fmt: skip
     readme = (tmp_path / "hub" / "README.md").read_text()
     assert front_matter(tmp_path / "hub" / "README.md")["pretty_name"] == "demo: Lean 4 proof SFT data"
     assert "| write_proof_sft_shards | 15 | 12 | unverified: 3 |" in readme and "`formal_statement`" in readme

@@ -109,11 +109,18 @@ def test_proof_sft_rows_carry_the_published_proof_columns(tmp_path):
         "verified": True, "verified_turn": 1, "completion_tokens": 10,
         "messages": [{"role": "user", "content": "Prove it."}, {"role": "assistant", "content": "rfl"}],
     }  # fmt: skip
-    rows, _ = build_proof_rows([attempt], validate_config({}))
+    rows, stats = build_proof_rows([attempt], validate_config({}))
     manifest = write_shards(rows, tmp_path / "data", 100, PROOF_SFT_SCHEMA, order=("statement_id", "attempt"))
-    (tmp_path / "m.json").write_text(json.dumps({"variants": manifest, "stats": {}}))
+    (tmp_path / "m.json").write_text(json.dumps({"variants": manifest}))
+    stats.write(tmp_path / "data.summary.json")
     build_dataset_folder(
-        "proofs", str(tmp_path / "data"), str(tmp_path / "m.json"), PUBLISH, "d", str(tmp_path / "f")
+        "proofs",
+        str(tmp_path / "data"),
+        str(tmp_path / "m.json"),
+        PUBLISH,
+        "d",
+        str(tmp_path / "f"),
+        summary_path=str(tmp_path / "data.summary.json"),
     )
     (row,) = pq.read_table(next((tmp_path / "f" / "data").rglob("*.parquet"))).to_pylist()
     for key in ("problem", "formal_statement", "lean_header", "source", "license", "source_url"):

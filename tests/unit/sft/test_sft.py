@@ -81,12 +81,12 @@ def test_filters_drop_with_reasons_and_keep_the_rest(cfg):
         "incorrect": 1, "unfinished": 1, "multiple_boxed": 1, "duplicate": 1, "tir_without_code": 1,
         "code_error": 1, "too_long": 1,
     }  # fmt: skip
-    assert stats.extra["variants"]["high_with_tool"] == {
+    assert stats.counters["variants"]["high_with_tool"] == {
         "rows": 1,
         "dropped:tir_without_code": 1,
         "dropped:code_error": 1,
     }
-    assert set(stats.extra["variants"]) == {
+    assert set(stats.counters["variants"]) == {
         f"{e}_{t}_tool" for e in ("high", "medium", "low") for t in ("with", "without")
     }
 

@@ -3,11 +3,10 @@ and how attribution is given; trimming after the answer is recorded on the row a
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from mathforge.config import validate_config
+from mathforge.funnel import StepStats
 from mathforge.hygiene.audit import AuditResult
 from mathforge.hygiene.report import hygiene_report
 from mathforge.schemas.solutions import SOLUTIONS_SCHEMA
@@ -54,7 +53,7 @@ def test_sft_rows_carry_licence_url_and_authors(cfg):
     assert by["p1"]["source_url"] == "https://math.stackexchange.com/q/10"
     assert by["p1"]["authors"] == SE_AUTHORS and by["p1"]["license"] == "CC BY-SA 3.0"
     assert (by["p2"]["source_url"], by["p2"]["authors"], by["p2"]["license"]) == (None, [], "unknown")
-    assert stats.extra["licenses"] == {"CC BY-SA 3.0": 1, "unknown": 1}
+    assert stats.counters["licenses"] == {"CC BY-SA 3.0": 1, "unknown": 1}
 
 
 def test_trimming_after_the_answer_is_recorded_and_counted(cfg):
@@ -63,7 +62,7 @@ def test_trimming_after_the_answer_is_recorded_and_counted(cfg):
     assert row["generation"] == "So \\boxed{43}."
     assert row["truncated"] == [{"field": "generation", "original_chars": len(text), "kept_chars": 14,
                                  "original_posts": None, "kept_posts": None}]  # fmt: skip
-    assert stats.extra["truncated"] == {"generation": {"rows": 1, "chars_cut": len(text) - 14}}
+    assert stats.counters["truncated"] == {"generation": {"rows": 1, "chars_cut": len(text) - 14}}
     assert stats.dropped == {}
 
 
@@ -82,14 +81,12 @@ def test_card_states_licences_and_attribution(cfg, tmp_path):
 
 
 def test_card_funnel_shows_ingest_truncation_as_a_note(cfg, tmp_path):
-    summary = tmp_path / "problems.json"
-    summary.write_text(json.dumps({"funnel": {"ingest": {
-        "n_in": 3, "n_out": 3, "dropped": {},
+    ingest = StepStats("ingest", 3, 3, counters={
         "truncated": {"forum_post": {"rows": 1, "chars_cut": 4984000},
-                      "forum_discussions": {"rows": 0, "chars_cut": 0, "posts_cut": 0}}}}}))  # fmt: skip
+                      "forum_discussions": {"rows": 0, "chars_cut": 0, "posts_cut": 0}}})  # fmt: skip
     _rows, stats = build_rows([], PROBLEMS, cfg)
     card = tmp_path / "card.md"
-    write_card(str(card), cfg, stats, {}, PROBLEMS, {"problems": [str(summary)]}, NO_AUDIT)
+    write_card(str(card), cfg, stats, {}, PROBLEMS, {"ingest": ingest}, NO_AUDIT)
     line = next(x for x in card.read_text().splitlines() if x.startswith("| ingest |"))
     assert "truncated (kept, not dropped): forum_post 1 rows, 4984000 chars cut" in line
 
@@ -108,4 +105,4 @@ def test_proof_sft_rows_carry_licence_url_and_authors(cfg):
         "https://math.stackexchange.com/q/10",
         SE_AUTHORS,
     )
-    assert stats.extra["licenses"] == {"CC BY-SA 3.0": 1}
+    assert stats.counters["licenses"] == {"CC BY-SA 3.0": 1}

@@ -13,6 +13,7 @@ import pytest
 
 from mathforge.config import validate_config
 from mathforge.decontam.stage import AUDIT_SCHEMA
+from mathforge.funnel import read_summary
 from mathforge.hygiene.audit import SFTAuditError
 from mathforge.schemas.judged import FINAL_JUDGED_SCHEMA, MAJORITY_SCHEMA
 from mathforge.sft.stage import run as write_sft_shards
@@ -67,10 +68,14 @@ def run(tmp_path, solutions, problems=None, kept=None, removed=(), benchmark=Non
     audit = [{"problem_id": pid, "reason": "benchmark_match"} for pid in removed]
     pq.write_table(pa.Table.from_pylist(audit, schema=AUDIT_SCHEMA), paths["audit"])
     stats = write_sft_shards(
-        [str(paths["final"])], [str(paths["majority"])], {}, cfg, str(tmp_path / "data"),
+        [str(paths["final"])], [str(paths["majority"])], [], cfg, str(tmp_path / "data"),
         str(tmp_path / "manifest.json"), str(tmp_path / "card.md"), decontam_set=str(paths["set"]),
         decontam_audit=str(paths["audit"]), hygiene_path=str(tmp_path / "hygiene.json"),
+        summary_path=str(tmp_path / "data.summary.json"),
     )  # fmt: skip
+    assert read_summary(tmp_path / "data.summary.json").notes["hygiene"] == json.loads(
+        (tmp_path / "hygiene.json").read_text()
+    )  # the run statistics read the audit from the step's summary
     rows = pq.read_table(tmp_path / "data").to_pylist() if (tmp_path / "data").exists() else []
     return stats, rows, json.loads((tmp_path / "hygiene.json").read_text())
 
@@ -85,10 +90,10 @@ def test_a_solution_without_the_tool_that_invents_an_output_block_does_not_ship(
     stats, rows, hygiene = run(tmp_path, solutions)
     assert sorted(r["seed"] for r in rows) == [0, 3]
     assert stats.dropped == {"invented_tool_output": 2}
-    assert stats.n_out == 2 and stats.extra["variants"]["high_without_tool"] == {
+    assert stats.n_out == 2 and stats.counters["variants"]["high_without_tool"] == {
         "rows": 1, "dropped:invented_tool_output": 1}  # fmt: skip
-    manifest = json.loads((tmp_path / "manifest.json").read_text())
-    assert manifest["stats"]["dropped"] == {"invented_tool_output": 2}
+    assert set(json.loads((tmp_path / "manifest.json").read_text())) == {"variants"}  # the files, no stats
+    assert read_summary(tmp_path / "data.summary.json").dropped == {"invented_tool_output": 2}
     assert hygiene["variants"]["high_without_tool"]["failing"]["invented_tool_output"] == 1
     assert hygiene["variants"]["low_without_tool"] == {
         "checked": 1, "failing": {**dict.fromkeys(hygiene["variants"]["low_without_tool"]["failing"], 0),

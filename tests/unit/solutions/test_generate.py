@@ -7,7 +7,7 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import openai_inference_config
+from conftest import openai_inference_config, summary_fields
 
 from mathforge.config import validate_config
 from mathforge.ids import shard_of
@@ -56,7 +56,7 @@ def run_shard(cfg, tmp_path, shard, set_name="set.parquet"):
     generate_solutions(
         str(tmp_path / set_name), shard, cfg, str(out), str(summary), str(tmp_path / f"store-{shard}.jsonl")
     )
-    return pq.read_table(out), json.loads(summary.read_text())
+    return pq.read_table(out), summary_fields(summary)
 
 
 def test_every_problem_gets_its_solutions_in_exactly_one_shard(env):

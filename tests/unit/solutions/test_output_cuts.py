@@ -22,4 +22,4 @@ def test_truncated_code_outputs_are_counted():
     ]  # fmt: skip
     stats = StepStats(step="generate_solutions")
     summarize(stats, rows, Counter())
-    assert stats.extra["code_outputs_truncated"] == 2
+    assert stats.counters["code_outputs_truncated"] == 2

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import openai_inference_config
 
 from mathforge.config import validate_config
+from mathforge.funnel import read_summary
 from mathforge.io import write_parquet
 from mathforge.solutions.stage import run as generate_solutions
 
@@ -92,7 +91,7 @@ def test_thinking_that_goes_on_past_a_forced_close_is_kept_as_returned_and_count
     row = solve(tmp_path, stub_server({"rules": [rule]}))
     assert row["reasoning"] == "Since $\\cos 9" and row["generation"] == rule["reply"]
     assert row["predicted_answer"] == "2"
-    assert json.loads(summary.read_text())["thinking_continued_after_forced_close"] == 1
+    assert read_summary(summary).counters["thinking_continued_after_forced_close"] == 1
 
 
 def test_a_box_before_the_models_own_close_is_not_the_answer(tmp_path, stub_server):

@@ -8,7 +8,7 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import openai_inference_config
+from conftest import openai_inference_config, summary_fields
 
 from mathforge.config import validate_config
 from mathforge.errors import InputError
@@ -58,7 +58,7 @@ def run(cfg, tmp, mode):
         "mini", "main", "low", mode, cfg, str(out), str(summary),
         str(tmp / f"{mode}.store.jsonl"), str(tmp / f"{mode}.judge.jsonl"),
     )  # fmt: skip
-    return pq.read_table(out), json.loads(summary.read_text())
+    return pq.read_table(out), summary_fields(summary)
 
 
 @pytest.mark.parametrize("mode", ["no_tool", "tool"])

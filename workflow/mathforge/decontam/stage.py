@@ -25,10 +25,11 @@ from mathforge.benchmarks import BenchmarkItem, index_hash, load_benchmarks
 from mathforge.decontam.dedup import near_duplicates
 from mathforge.decontam.dense import Embedder, top_k
 from mathforge.decontam.lexical import LexicalIndex
+from mathforge.funnel import StepStats
 from mathforge.inference.client import SamplingParams
 from mathforge.inference.generation import Generator, make_request
 from mathforge.inference.models import stage_model
-from mathforge.io import write_json, write_parquet
+from mathforge.io import write_parquet
 from mathforge.normalized_text import ngrams, tokens
 from mathforge.prompts import load_prompt
 from mathforge.text import parse_label
@@ -272,7 +273,7 @@ def run(
     out_candidates: str,
     store_path: str,
     embedding_cache: str | os.PathLike,
-) -> dict:
+) -> StepStats:
     dcfg = cfg["decontam"]
     rcfg = dcfg["retrieval"]
     table = pq.read_table(problems_path)
@@ -295,12 +296,8 @@ def run(
     write_parquet(pa.Table.from_pylist(pairs, schema=CANDIDATES_SCHEMA), out_candidates)
     summary = _summary(target, rows, items, audit, retrieval, screening.verdicts, cfg, screening.to_judge)
     log.info("embeddings computed: %d (the rest came from %s)", computed, embedding_cache)
-    write_json(summary, out_summary)
-    log.info(
-        "decontaminate %s: in=%d out=%d benchmark_match=%d duplicate_of=%d (judge: %s)",
-        target, summary["n_in"], summary["n_out"], summary["removed"].get("benchmark_match", 0),
-        summary["removed"].get("duplicate_of", 0), dict(screening.verdicts),
-    )  # fmt: skip
+    summary.write(out_summary)
+    log.info("%s (judge: %s)", summary.summary(), dict(screening.verdicts))
     return summary
 
 
@@ -336,19 +333,21 @@ def _candidate(row: dict, item: BenchmarkItem, c: Candidate, decision: str) -> d
     }
 
 
-def _summary(target, rows, items, audit, retrieval, verdicts, cfg, to_judge) -> dict:
+def _summary(target, rows, items, audit, retrieval, verdicts, cfg, to_judge) -> StepStats:
     per_benchmark = Counter(a["benchmark"] for a in audit if a["reason"] == "benchmark_match")
-    return {
-        "target": target,
-        "n_in": len(rows),
-        "n_out": len(rows) - len(audit),
-        "removed": dict(sorted(Counter(a["reason"] for a in audit).items())),
+    stats = StepStats(step=f"decontaminate:{target}", n_in=len(rows), n_out=len(rows) - len(audit))
+    stats.dropped.update(a["reason"] for a in audit)
+    stats.counters = {
         "removed_per_benchmark": dict(sorted(per_benchmark.items())),
         "removed_per_method": dict(sorted(Counter(a["method"] for a in audit).items())),
         "benchmark_items": dict(sorted(Counter(i.benchmark for i in items).items())),
-        "benchmark_index_hash": index_hash(items),
         "candidates": {"dense": retrieval.dense_hits, "lexical": retrieval.lexical_hits},
         "judge": {"pairs": len(to_judge), **dict(sorted(verdicts.items()))},
+    }
+    stats.notes = {
+        "target": target,
+        "benchmark_index_hash": index_hash(items),
         "thresholds": {k: v for k, v in cfg["decontam"]["retrieval"].items()},
         "dedup": cfg["decontam"]["dedup"],
     }
+    return stats

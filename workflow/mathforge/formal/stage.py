@@ -66,7 +66,7 @@ def run(in_path: str, shard: int, cfg: dict, out_path: str, summary_path: str, s
                     gen,
                     functools.partial(check_statement, backend, sorry_term=cfg["lean"]["sorry_term"]),
                 ).run(problems)
-                stats.extra["requests"] = gen.totals.__dict__
+                stats.counters["requests"] = gen.totals.__dict__
         finally:
             if hasattr(backend, "close"):
                 backend.close()
@@ -93,9 +93,9 @@ def run(in_path: str, shard: int, cfg: dict, out_path: str, summary_path: str, s
         if task.status != "accepted":
             stats.drop(f"failed:{last}")
     stats.n_out = sum(r["status"] == "accepted" for r in rows)
-    stats.extra.update(
+    stats.notes["shard"] = shard
+    stats.counters.update(
         {
-            "shard": shard,
             "turn_outcomes": dict(Counter(t["outcome"] for r in rows for t in r["turns"])),
             "accepted_at_turn": dict(Counter(str(r["num_turns"]) for r in rows if r["status"] == "accepted")),
         }

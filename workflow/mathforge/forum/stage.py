@@ -75,8 +75,8 @@ def clean_thread(thread: Thread, limits: dict, quotes: dict | None = None) -> Th
 
 def _kept_records(threads: Iterator[Thread], source: dict, limits: dict, stats: StepStats) -> Iterator[dict]:
     """Clean and deduplicate rows one at a time, counting drops, cuts and attribution gaps in `stats`."""
-    quotes = stats.extra["quotes_removed"]
-    attribution = stats.extra["attribution"]
+    quotes = stats.counters["quotes_removed"]
+    attribution = stats.counters["attribution"]
     seen: set[str] = set()
     max_threads = source.get("max_threads")
     for thread in threads:
@@ -94,7 +94,7 @@ def _kept_records(threads: Iterator[Thread], source: dict, limits: dict, stats: 
             continue
         seen.add(record["thread_uid"])
         stats.n_out += 1
-        count_cuts(stats.extra["truncated"], record["truncated"])
+        count_cuts(stats.counters["truncated"], record["truncated"])
         attribution["rows_without_source_url"] += record["source_url"] is None
         attribution["rows_without_author"] += not has_author(record["authors"])
         yield record
@@ -106,10 +106,11 @@ def run(source: dict, limits: dict, out_path: str, stats_path: str) -> StepStats
     Rows stream from the reader to the Parquet file, so memory does not grow with the source
     (Stack Exchange spills its posts to a scratch directory beside `out_path`).
     """
-    stats = StepStats(step=f"ingest:{source['name']}")
-    stats.extra["truncated"] = empty_counts("forum_post", "forum_discussions", posts=("forum_discussions",))
-    stats.extra["quotes_removed"] = {"rows": 0, "chars": 0}
-    stats.extra["attribution"] = {"rows_without_source_url": 0, "rows_without_author": 0}
+    stats = StepStats(step="ingest", notes={"source": source["name"]})  # sources add up like shards
+    cuts = empty_counts("forum_post", "forum_discussions", posts=("forum_discussions",))
+    stats.counters["truncated"] = cuts
+    stats.counters["quotes_removed"] = {"rows": 0, "chars": 0}
+    stats.counters["attribution"] = {"rows_without_source_url": 0, "rows_without_author": 0}
     # closing: a failed write removes the reader's spill now, not when the traceback is freed
     with contextlib.closing(read_threads(source, spill_dir=Path(out_path).parent)) as threads:
         write_parquet_rows(_kept_records(threads, source, limits, stats), THREAD_SCHEMA, out_path)

@@ -17,13 +17,11 @@ the final expected answer, and it agrees with that answer: a rewrite never vouch
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections import Counter
-from pathlib import Path
 
-from mathforge.funnel import StepStats, write_step
+from mathforge.funnel import StepStats, read_summary, write_step
 from mathforge.grading.judge import judge_answers
 from mathforge.grading.judged_rows import answer_judging, apply_verdict, problem_drop_reason
 from mathforge.inference.client import SamplingParams
@@ -174,7 +172,7 @@ def _rewrite(todo: list[tuple], cfg: dict, store_path: str, stats: StepStats) ->
     ]
     with Generator(model, store_path) as gen:
         results = gen.run(requests)
-    stats.extra["requests"] = gen.totals.__dict__
+    stats.counters["requests"] = gen.totals.__dict__
     return [
         rewrite_row(p, index, post, results[r.key], stage["sft_prompt"], params)
         for (p, index, post), r in zip(todo, requests, strict=True)
@@ -188,9 +186,9 @@ def _write_kept(rows: list[dict], stats: StepStats, out_path: str, summary_path:
         if row["forum_cot_status"] != "kept":
             stats.drop(row["forum_cot_status"])
     stats.n_out = sum(r["forum_cot_status"] == "kept" for r in rows)
-    stats.extra["rewrites"] = len(rows)
-    stats.extra["status"] = dict(sorted(Counter(r["forum_cot_status"] for r in rows).items()))
-    stats.extra["pass_rate"] = round(stats.n_out / len(rows), 4) if rows else None
+    stats.counters["rewrites"] = len(rows)
+    stats.counters["status"] = dict(sorted(Counter(r["forum_cot_status"] for r in rows).items()))
+    stats.notes["pass_rate"] = round(stats.n_out / len(rows), 4) if rows else None
     return write_step(stats, summary_path, (rows, FORUM_COT_SCHEMA, out_path))
 
 
@@ -222,7 +220,7 @@ def rewrite_forum_votes(
         if row["forum_cot_status"] != REWRITE_VOTED:
             stats.drop(row["forum_cot_status"])
     stats.n_out = sum(r["forum_cot_status"] == REWRITE_VOTED for r in rows)
-    stats.extra["rewrites"] = len(rows)
+    stats.counters["rewrites"] = len(rows)
     return write_step(stats, summary_path, (rows, FORUM_COT_SCHEMA, out_path))
 
 
@@ -246,15 +244,15 @@ def judge_forum_votes(
     (status_after_vote), the rest are judged against that answer; written as rewrite_forum_solutions
     writes them (same table and summary), with the rewrite step's requests and problem counts."""
     rows = read_records(rewrites_path)
-    before = json.loads(Path(rewrites_summary_path).read_text())
+    before = read_summary(rewrites_summary_path)
     verdicts = {m["problem_id"]: m for m in read_records(majority_path)}
-    stats = StepStats(step="rewrite_forum_solutions", n_in=before["n_in"])
-    if before["dropped"].get("no_answer_post"):
-        stats.drop("no_answer_post", before["dropped"]["no_answer_post"])
+    stats = StepStats(step="rewrite_forum_solutions", n_in=before.n_in)
+    if before.dropped.get("no_answer_post"):
+        stats.drop("no_answer_post", before.dropped["no_answer_post"])
     for row in rows:
         verdict = verdicts[row["problem_id"]]
         row.update({key: verdict[key] for key in ("expected_answer", "answer_rule", "forum_answer")})
         row["forum_cot_status"] = status_after_vote(row, verdict)
     judge_pending(rows, cfg, judge_store_path)
-    stats.extra["requests"] = before["requests"]
+    stats.counters["requests"] = before.counters["requests"]
     return _write_kept(rows, stats, out_path, summary_path)

@@ -8,7 +8,7 @@ from collections import Counter
 
 from mathforge.hygiene.audit import CHECKS, AuditResult, RowCheck
 
-STEP = "sft_hygiene"  # the summary's `step` (it has no n_in: not a funnel stage of its own)
+STEP = "sft_hygiene"  # names the audit report (in hygiene.json and write_sft_shards' summary notes)
 
 
 def _table(counts: Counter, checks: tuple[RowCheck, ...]) -> dict:

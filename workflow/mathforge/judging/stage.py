@@ -55,10 +55,10 @@ def run(in_path: str, cfg: dict, out_path: str, summary_path: str, store_path: s
             generator,
         )
         stats = StepStats(step="judge_answers", n_in=len(rows), n_out=len(rows))
-        stats.extra["comparisons"] = dict(comparer.stats)
+        stats.counters["comparisons"] = dict(comparer.stats)
     for row, verdict in zip(rows, judged, strict=True):
         apply_verdict(row, verdict)
-    stats.extra.update(_judge_counts(rows))
+    stats.counters.update(_judge_counts(rows))
     return write_step(stats, summary_path, (rows, JUDGED_SCHEMA, out_path))
 
 
@@ -107,7 +107,7 @@ def majority_stage(
     final_rows = [r for pid in sorted(groups) for r in groups[pid]]
     stats = _majority_stats(problems, final_rows, len(rejudge), comparisons)
     if ballots is not None:
-        stats.extra["rewrite_votes"] = rewrite_vote_counts(problems, rewrites)
+        stats.counters["rewrite_votes"] = rewrite_vote_counts(problems, rewrites)
     return write_step(
         stats,
         summary_path,
@@ -222,7 +222,7 @@ def _majority_stats(
             stats.drop(reason)
         else:
             stats.n_out += 1
-    stats.extra.update(
+    stats.counters.update(
         {
             "answer_rule": dict(Counter(p["answer_rule"] for p in problems)),
             "majority_status": dict(Counter(p["majority_status"] for p in problems)),

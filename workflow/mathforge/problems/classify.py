@@ -51,8 +51,8 @@ def _run_class(cls: dict, active: list[dict], cfg: dict, gen: Generator, stats: 
         record = results[request.key]
         label = None if record.get("error") else parse_label(record["text"], *prompt.labels)
         if label is None:
-            stats.extra.setdefault("unparseable", {}).setdefault(cls["name"], 0)
-            stats.extra["unparseable"][cls["name"]] += 1
+            stats.counters.setdefault("unparseable", {}).setdefault(cls["name"], 0)
+            stats.counters["unparseable"][cls["name"]] += 1
         label_for_routing = stage["unparseable_as"] == "yes" if label is None else label
         row["classification"].append(
             {"class": cls["name"], "label": label, "meta": llm_meta(record, prompt, params)}
@@ -92,7 +92,7 @@ def _label_subjects(rows: list[dict], cfg: dict, gen: Generator, stats: StepStat
         row["problem_typing"] = llm_meta(record, prompt, params)
         if row["problem_type"] in typing["drop"]:
             row["route"], row["drop_reason"] = "drop", f"problem_type:{row['problem_type']}"
-    stats.extra["problem_type_unparseable"] = sum(r["problem_type"] is None for r in rows)
+    stats.counters["problem_type_unparseable"] = sum(r["problem_type"] is None for r in rows)
 
 
 def classify_problems(
@@ -110,7 +110,7 @@ def classify_problems(
             active = _run_class(cls, active, cfg, gen, stats)
         if cfg["problems"]["problem_type"]["enabled"]:
             _label_subjects([r for r in rows if r["route"] != "drop"], cfg, gen, stats)
-    stats.extra["requests"] = gen.totals.__dict__
+    stats.counters["requests"] = gen.totals.__dict__
     return _write(rows, stats, stats_path, out_path, proofs_path, dropped_path)
 
 
@@ -126,8 +126,8 @@ def _write(rows: list[dict], stats: StepStats, stats_path: str, out_path: str, p
     for d in dropped:
         stats.drop(d["reason"])
     stats.n_out = len(kept)
-    stats.extra["routed_to_proofs"] = len(proofs)
-    stats.extra["question_types"] = dict(sorted(Counter(r["question_type"] for r in rows).items()))
+    stats.counters["routed_to_proofs"] = len(proofs)
+    stats.counters["question_types"] = dict(sorted(Counter(r["question_type"] for r in rows).items()))
     return write_step(
         stats,
         stats_path,

@@ -81,7 +81,7 @@ def extract_answers(
             for r in todo
         ]  # fmt: skip
         results = gen.run(requests)
-    stats.extra["requests"] = gen.totals.__dict__
+    stats.counters["requests"] = gen.totals.__dict__
     for row, request in zip(todo, requests, strict=True):
         record = results[request.key]
         if record.get("error"):
@@ -92,7 +92,7 @@ def extract_answers(
     statuses: dict[str, int] = {}
     for row in rows:
         statuses[row["answer_status"]] = statuses.get(row["answer_status"], 0) + 1
-    stats.extra["answer_status"] = dict(sorted(statuses.items()))
+    stats.counters["answer_status"] = dict(sorted(statuses.items()))
     rows, dropped = drop_stated_answers(rows, stats)
     return write_step(
         stats, stats_path, (rows, ANSWERS_SCHEMA, out_path), (dropped, DROPPED_SCHEMA, dropped_path)

@@ -103,8 +103,8 @@ def _retry(
         retried = _Extraction(items[i].thread, request.messages, results[request.key], check, prompt)
         if retried.problems:
             items[i] = retried
-        stats.extra["faithfulness"]["recovered"] += not items[i].unfaithful
-    stats.extra["faithfulness"]["retried"] = len(todo)
+        stats.counters["faithfulness"]["recovered"] += not items[i].unfaithful
+    stats.counters["faithfulness"]["retried"] = len(todo)
     return items
 
 
@@ -129,7 +129,7 @@ def _collect(item: _Extraction, meta: dict, stats: StepStats, rows: list[dict], 
     for index, problem in enumerate(item.problems):
         if problem in item.unfaithful:
             stats.drop("extraction:unfaithful")
-            stats.extra["faithfulness"]["unfaithful"] += 1
+            stats.counters["faithfulness"]["unfaithful"] += 1
             dropped.append(
                 _dropped(thread, "extraction:unfaithful", problem, describe(item.unfaithful[problem]))
             )
@@ -167,7 +167,7 @@ def run(
     params = SamplingParams.from_config(stage)
     threads = select_shard(read_records(raw_path), shard, n_shards)
     stats = StepStats(step="extract_problems", n_in=len(threads))
-    stats.extra["faithfulness"] = {"retried": 0, "recovered": 0, "unfaithful": 0}
+    stats.counters["faithfulness"] = {"retried": 0, "recovered": 0, "unfaithful": 0}
     with Generator(stage_model(cfg, "problems.extraction"), store_path) as gen:
         messages = [prompt.render(forum_post=t["forum_post"]) for t in threads]
         requests = [make_request(stage_model(cfg, "problems.extraction"), m, params) for m in messages]
@@ -178,7 +178,7 @@ def run(
         ]
         if check["enabled"] and check["retry"]:
             items = _retry(items, cfg, params, gen, stats)
-    stats.extra["requests"] = gen.totals.__dict__
+    stats.counters["requests"] = gen.totals.__dict__
     rows, dropped = [], []
     for item in items:
         _collect(item, llm_meta(item.record, item.prompt, params), stats, rows, dropped)

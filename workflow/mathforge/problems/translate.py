@@ -73,8 +73,8 @@ def _label(rows: list[dict], lang_cfg: dict, stats: StepStats) -> None:
         route = route_of(found.language, found.confidence, lang_cfg)
         row.update(language=found.language, language_confidence=found.confidence, original_problem=None,
                    translation=None, language_route=route)  # fmt: skip
-    stats.extra["languages"] = dict(sorted(Counter(r["language"] for r in rows).items()))
-    stats.extra["language_routes"] = dict(sorted(Counter(r["language_route"] for r in rows).items()))
+    stats.counters["languages"] = dict(sorted(Counter(r["language"] for r in rows).items()))
+    stats.counters["language_routes"] = dict(sorted(Counter(r["language_route"] for r in rows).items()))
 
 
 def _translate(rows: list[dict], cfg: dict, store_path: str, stats: StepStats) -> list[tuple]:
@@ -92,7 +92,7 @@ def _translate(rows: list[dict], cfg: dict, store_path: str, stats: StepStats) -
     ]
     with Generator(stage_model(cfg, "problems.translation"), store_path) as gen:
         results = gen.run(requests) if requests else {}
-    stats.extra["requests"] = gen.totals.__dict__
+    stats.counters["requests"] = gen.totals.__dict__
     failed = []
     for row, request in zip(rows, requests, strict=True):
         record = results[request.key]
@@ -102,7 +102,7 @@ def _translate(rows: list[dict], cfg: dict, store_path: str, stats: StepStats) -
             failed.append((row, reason, detail))
         else:
             row["original_problem"], row["problem"] = row["problem"], text
-    stats.extra["translated"] = len(rows) - len(failed)
+    stats.counters["translated"] = len(rows) - len(failed)
     return failed
 
 

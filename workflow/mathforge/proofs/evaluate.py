@@ -10,13 +10,12 @@ a plot for the report.
 
 from __future__ import annotations
 
-import json
 import logging
 
 from mathforge.errors import InputError
 from mathforge.evaluation.models import model_inference
 from mathforge.evaluation.passk import mean_pass_at_k, table_ks
-from mathforge.funnel import StepStats, write_step
+from mathforge.funnel import StepStats, read_summaries, write_step
 from mathforge.inference.endpoints import model_identity
 from mathforge.io import read_table_records, svg_figure, write_text
 from mathforge.proofs.stage import PROOF_SCHEMA, attempt_row, run_prover, statement_from_record
@@ -75,7 +74,7 @@ def evaluate_stage(
         s["statement_id"]: [a.verified_turn for a in attempts[s["statement_id"]]] for s in statements
     }
     stats.n_out = sum(any(v is not None for v in turns) for turns in verified_turns.values())
-    stats.extra.update(
+    stats.notes.update(
         {
             "benchmark": bench_name, "model": model_name, "model_identity": model_identity(inference_cfg),
             "n_problems": len(statements), "n_samples": ev["n_samples"], "max_turns": ev["max_turns"],
@@ -128,8 +127,5 @@ def _plot(summaries: list[dict], path: str) -> None:
 
 
 def write_eval_summary(summary_paths: list[str], md_path: str, tsv_path: str, plot_path: str) -> None:
-    summaries = []
-    for path in summary_paths:
-        with open(path, encoding="utf-8") as fh:
-            summaries.append(json.load(fh))
+    summaries = [s.details() for s in read_summaries(summary_paths)]
     summarize_eval(summaries, md_path, tsv_path, plot_path)

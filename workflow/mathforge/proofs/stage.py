@@ -245,7 +245,7 @@ def run(
             stage["n_pass"],
             stage["stop_at_first"],
         )
-        stats.extra.update(counters)
+        stats.counters.update(counters)
     prompt_name = stage["prompts"]["prove"]
     provenance = {
         "model": model_identity(stage_model(cfg, "proofs")),
@@ -263,9 +263,9 @@ def run(
         if s["statement_id"] not in proved:
             stats.drop("unproved")
     stats.n_out = len(proved)
-    stats.extra.update(
+    stats.notes["shard"] = shard
+    stats.counters.update(
         {
-            "shard": shard,
             "attempts": len(rows),
             "verified_attempts": sum(r["verified"] for r in rows),
             "turn_outcomes": dict(Counter(t["outcome"] for r in rows for t in r["turns"])),

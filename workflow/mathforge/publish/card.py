@@ -9,6 +9,7 @@ import re
 import yaml
 
 from mathforge.attribution import licence_section
+from mathforge.funnel import StepStats
 
 # Hub licence ids the rows' licence strings map to; any other licence is declared `other`.
 HUB_LICENSES = {
@@ -84,9 +85,10 @@ def loading_section(variants: list[str], folder_name: str) -> list[str]:
     ]
 
 
-def proof_card_body(dataset: str, stats: dict, licenses: dict[str, int]) -> str:
-    """The proof dataset's card: what it is, its funnel step, columns and licences."""
-    variants = stats.get("variants") or {}
+def proof_card_body(dataset: str, stats: StepStats, licenses: dict[str, int]) -> str:
+    """The proof dataset's card: what it is, its funnel step (write_proof_sft_shards' summary),
+    columns and licences."""
+    variants = stats.counters.get("variants") or {}
     lines = [
         f"# {dataset}: Lean 4 proof SFT data",
         "",
@@ -98,8 +100,8 @@ def proof_card_body(dataset: str, stats: dict, licenses: dict[str, int]) -> str:
         "",
         "| step | in | out | dropped |",
         "|---|---|---|---|",
-        f"| write_proof_sft_shards | {stats.get('n_in', 0)} | {stats.get('n_out', 0)} | "
-        + (", ".join(f"{k}: {v}" for k, v in sorted((stats.get("dropped") or {}).items())) or "none")
+        f"| write_proof_sft_shards | {stats.n_in} | {stats.n_out} | "
+        + (", ".join(f"{k}: {v}" for k, v in sorted(stats.dropped.items())) or "none")
         + " |",
         "",
         "Variants: `single_turn` (one assistant turn: proved at once, or wrong turns deleted) "

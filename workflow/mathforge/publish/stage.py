@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mathforge.errors import InputError
+from mathforge.funnel import read_summary
 from mathforge.io import write_json, write_text
 from mathforge.publish.card import (
     front_matter,
@@ -89,10 +90,13 @@ def replace_dir(tmp: Path, final: Path) -> None:
     os.replace(tmp, final)
 
 
-def card_body(kind: str, dataset: str, card_path: str | None, source_stats: dict, licenses: dict) -> str:
-    """The SFT card as write_sft_shards wrote it (its loading notes replaced), or the proof card."""
+def card_body(
+    kind: str, dataset: str, card_path: str | None, summary_path: str | None, licenses: dict
+) -> str:
+    """The SFT card as write_sft_shards wrote it (its loading notes replaced), or the proof card
+    (from write_proof_sft_shards' summary)."""
     if kind == "proofs":
-        return proof_card_body(dataset, source_stats, licenses)
+        return proof_card_body(dataset, read_summary(summary_path), licenses)
     return without_section(Path(card_path).read_text(encoding="utf-8"), "Loading").rstrip() + "\n"
 
 
@@ -103,7 +107,7 @@ def licence_counts(tables: dict[str, pa.Table]) -> dict[str, int]:
 
 def run(
     kind: str, data_dir: str, manifest_path: str, publish: dict, dataset: str, out_dir: str,
-    card_path: str | None = None,
+    card_path: str | None = None, summary_path: str | None = None,
 ) -> dict:  # fmt: skip
     """Write the dataset folder of `kind` (sft/proofs) from its shards; returns its manifest."""
     source = json.loads(Path(manifest_path).read_text())
@@ -117,7 +121,7 @@ def run(
             left_out[variant] = "no rows"
             continue
         tables[variant] = table
-    body = card_body(kind, dataset, card_path, source.get("stats") or {}, licence_counts(tables))
+    body = card_body(kind, dataset, card_path, summary_path, licence_counts(tables))
     return write_dataset_folder(kind, tables, publish, f"{dataset}: {TITLES[kind]}", body, out_dir, left_out)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mathforge.funnel import summary_path
 from mathforge.publish.hub import hub_repo_id
 
 # The publish settings a dataset folder depends on (not the export formats or the tokenizer).
@@ -19,7 +20,9 @@ def folder_inputs(results: str, kind: str, n_formal_shards: int = 0) -> dict:
         return {"formal": [f"{results}/formal/shard-{k}.parquet" for k in range(n_formal_shards)]}
     base = f"{results}/sft" if kind == "sft" else f"{results}/sft/proofs"
     inputs = {"data": f"{base}/data", "manifest": f"{base}/manifest.json"}
-    return {**inputs, "card": f"{base}/card.md"} if kind == "sft" else inputs
+    if kind == "sft":
+        return {**inputs, "card": f"{base}/card.md"}
+    return {**inputs, "summary": summary_path(f"{base}/data")}
 
 
 def folder_params(publish: dict) -> dict:

@@ -1,9 +1,8 @@
 """The dataset card (Markdown): counts at every stage, the variants, the solve-rate histogram, and
-the config hash, drawn from the stage summaries alone."""
+the config hash, drawn from the step summaries alone (`mathforge.funnel`)."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 
 from mathforge.attribution import licence_section
@@ -16,103 +15,51 @@ from mathforge.io import write_text
 from mathforge.truncation import describe_cuts
 
 
-def _load(paths: list[str]) -> list[dict]:
-    out = []
-    for path in paths:
-        with open(path) as fh:
-            out.append(json.load(fh))
-    return out
-
-
-def _sum(summaries: list[dict], key: str) -> Counter:
-    total: Counter = Counter()
-    for s in summaries:
-        value = s.get(key) or {}
-        total.update(value if isinstance(value, dict) else {})
-    return total
-
-
 def _reasons(counter: Counter | dict) -> str:
     return ", ".join(f"{k}: {v}" for k, v in sorted(counter.items()) if v) or "none"
 
 
-def _with_cuts(reasons: str, summary: dict) -> str:
+def _with_cuts(reasons: str, stats: StepStats) -> str:
     """Drop reasons, then any text cuts of the step (rows kept, so never shown as drops)."""
-    cuts = describe_cuts(summary.get("truncated") or {})
+    cuts = describe_cuts(stats.counters.get("truncated") or {})
     return f"{reasons}; truncated (kept, not dropped): {cuts}" if cuts else reasons
 
 
-def funnel_rows(summaries: dict[str, list[str]], stats: StepStats) -> list[tuple[str, str, str, str]]:
+def _counter(stats: StepStats, key: str) -> dict:
+    return stats.counters.get(key) or {}
+
+
+def funnel_rows(steps: dict[str, StepStats], stats: StepStats) -> list[tuple[str, str, str, str]]:
+    """The card's funnel from the earlier steps' summaries (shards added up) and this step's `stats`."""
     rows = []
-    for problems in _load(summaries.get("problems", [])):
-        for step in ("ingest", "extract_problems", "classify_problems", "extract_answers"):
-            s = problems["funnel"].get(step)
-            if s:
-                rows.append((step, str(s["n_in"]), str(s["n_out"]), _with_cuts(_reasons(s["dropped"]), s)))
-    for decontam in _load(summaries.get("decontam", [])):
-        rows.append(
-            ("decontaminate", str(decontam["n_in"]), str(decontam["n_out"]), _reasons(decontam["removed"]))
-        )
-    solutions = _load(summaries.get("solutions", []))
-    if solutions:
-        rows.append(
-            (
-                "generate_solutions",
-                f"{sum(s['n_in'] for s in solutions)} problems",
-                f"{sum(s['n_out'] for s in solutions)} solutions",
-                f"finish: {_reasons(_sum(solutions, 'finish_reasons'))}",
-            )
-        )
-    judged = _load(summaries.get("judge", []))
-    if judged:
-        rows.append(
-            (
-                "judge_answers (forum answer)",
-                str(sum(s["n_in"] for s in judged)),
-                str(sum(s["n_out"] for s in judged)),
-                f"judgement: {_reasons(_sum(judged, 'judgement'))}; "
-                f"method: {_reasons(_sum(judged, 'judge_method'))}",
-            )
-        )
-    majority = _load(summaries.get("majority", []))
-    if majority:
-        rows.append(
-            (
-                "fill_majority_answer",
-                f"{sum(s['n_in'] for s in majority)} problems",
-                f"{sum(s['n_out'] for s in majority)} problems",
-                f"{_reasons(_sum(majority, 'dropped'))}; "
-                f"answer rule: {_reasons(_sum(majority, 'answer_rule'))}",
-            )
-        )
+    for step in ("ingest", "extract_problems", "classify_problems", "extract_answers"):
+        if s := steps.get(step):
+            rows.append((step, str(s.n_in), str(s.n_out), _with_cuts(_reasons(s.dropped), s)))
+    if s := steps.get("decontaminate:answers"):
+        rows.append(("decontaminate", str(s.n_in), str(s.n_out), _reasons(s.dropped)))
+    if s := steps.get("generate_solutions"):
+        finish = _reasons(_counter(s, "finish_reasons"))
+        rows.append(("generate_solutions", f"{s.n_in} problems", f"{s.n_out} solutions", f"finish: {finish}"))
+    if s := steps.get("judge_answers"):
+        method = _reasons(_counter(s, "judge_method"))
+        notes = f"judgement: {_reasons(_counter(s, 'judgement'))}; method: {method}"
+        rows.append(("judge_answers (forum answer)", str(s.n_in), str(s.n_out), notes))
+    if s := steps.get("fill_majority_answer"):
+        notes = f"{_reasons(s.dropped)}; answer rule: {_reasons(_counter(s, 'answer_rule'))}"
+        rows.append(("fill_majority_answer", f"{s.n_in} problems", f"{s.n_out} problems", notes))
         rows.append(
             (
                 "re-judge (final answer)",
-                f"{sum(s['solutions'] for s in majority)} solutions",
-                f"{sum(s['correct_solutions'] for s in majority)} correct",
-                f"judgement: {_reasons(_sum(majority, 'judgement'))}",
+                f"{s.counters['solutions']} solutions",
+                f"{s.counters['correct_solutions']} correct",
+                f"judgement: {_reasons(_counter(s, 'judgement'))}",
             )
         )
-    forum_cot = _load(summaries.get("forum_cot", []))
-    if forum_cot:
-        rewrites = sum(s["rewrites"] for s in forum_cot)
-        kept = sum(s["n_out"] for s in forum_cot)
-        rows.append(
-            (
-                "rewrite_forum_solutions (forum_cot)",
-                f"{sum(s['n_in'] for s in forum_cot)} problems",
-                f"{kept} of {rewrites} rewrites agree",
-                _reasons(_sum(forum_cot, "dropped")),
-            )
-        )
-    rows.append(
-        (
-            "write_sft_shards",
-            str(stats.n_in),
-            str(stats.n_out),
-            _with_cuts(_reasons(stats.dropped), stats.extra),
-        )
-    )
+    if s := steps.get("rewrite_forum_solutions"):
+        kept = f"{s.n_out} of {s.counters['rewrites']} rewrites agree"
+        rows.append(("rewrite_forum_solutions (forum_cot)", f"{s.n_in} problems", kept, _reasons(s.dropped)))
+    drops = _with_cuts(_reasons(stats.dropped), stats)
+    rows.append(("write_sft_shards", str(stats.n_in), str(stats.n_out), drops))
     return rows
 
 
@@ -122,7 +69,7 @@ def write_card(
     stats: StepStats,
     manifest: dict,
     problems: dict[str, dict],
-    summaries: dict[str, list[str]],
+    steps: dict[str, StepStats],
     hygiene: dict,
 ) -> None:
     config_hash = sha256_hex(canonical_json(cfg))[:16]
@@ -145,14 +92,14 @@ def write_card(
         "",
         "| step | in | out | dropped / notes |",
         "|---|---|---|---|",
-        *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in funnel_rows(summaries, stats)],
+        *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in funnel_rows(steps, stats)],
         "",
         "## Variants",
         "",
         "| variant | rows | buckets (rows) | shards | why empty / dropped |",
         "|---|---|---|---|---|",
     ]
-    for variant, counts in stats.extra["variants"].items():
+    for variant, counts in stats.counters["variants"].items():
         buckets = manifest.get(variant, {})
         rows = sum(b["rows"] for b in buckets.values())
         effort = variant.split("_", 1)[0]
@@ -201,6 +148,6 @@ def write_card(
         "`truncated` (text cut from `generation` after the final answer), `source_post_index` and "
         "`source_post` (forum_cot rows: the reply of the thread the solution was rewritten from).",
         "",
-        *licence_section(stats.extra.get("licenses", {})),
+        *licence_section(stats.counters.get("licenses", {})),
     ]
     write_text("\n".join(lines), path)

@@ -13,7 +13,7 @@ import logging
 import pyarrow as pa
 
 from mathforge.attribution import ATTRIBUTION_FIELDS
-from mathforge.funnel import StepStats
+from mathforge.funnel import StepStats, write_step
 from mathforge.io import read_records, write_json
 from mathforge.schemas.messages import MESSAGE, with_reasoning_format
 from mathforge.sft.stage import bucket_name, license_counts, write_shards
@@ -72,12 +72,14 @@ def build_proof_rows(attempts: list[dict], cfg: dict) -> tuple[list[dict], StepS
             }
         )  # fmt: skip
     stats.n_out = len(rows)
-    stats.extra["variants"] = {v: sum(r["variant"] == v for r in rows) for v in VARIANTS}
-    stats.extra["licenses"] = license_counts(rows)
+    stats.counters["variants"] = {v: sum(r["variant"] == v for r in rows) for v in VARIANTS}
+    stats.counters["licenses"] = license_counts(rows)
     return rows, stats
 
 
-def write_proof_sft_shards(proof_paths: list[str], cfg: dict, out_dir: str, manifest_path: str) -> StepStats:
+def write_proof_sft_shards(
+    proof_paths: list[str], cfg: dict, out_dir: str, manifest_path: str, summary_path: str
+) -> StepStats:
     attempts = [r for path in proof_paths for r in read_records(path)]
     rows, stats = build_proof_rows(attempts, cfg)
     manifest = write_shards(
@@ -85,6 +87,5 @@ def write_proof_sft_shards(proof_paths: list[str], cfg: dict, out_dir: str, mani
     )
     for variant in VARIANTS:
         manifest.setdefault(variant, {})
-    write_json({"variants": manifest, "stats": stats.to_dict()}, manifest_path)
-    log.info(stats.summary())
-    return stats
+    write_json({"variants": manifest}, manifest_path)
+    return write_step(stats, summary_path)

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mathforge.attribution import ATTRIBUTION_FIELDS
-from mathforge.funnel import StepStats
+from mathforge.funnel import StepStats, by_step, read_summaries, write_step
 from mathforge.hygiene.audit import (
     AuditContext,
     AuditResult,
@@ -179,11 +179,11 @@ def build_rows(solutions: list[dict], problems: dict[str, dict], cfg: dict) -> t
         count_cuts(cuts, truncated)
         per_variant[variant]["rows"] += 1
     stats.n_out = len(rows)
-    stats.extra["truncated"] = cuts
-    stats.extra["licenses"] = license_counts(rows)
+    stats.counters["truncated"] = cuts
+    stats.counters["licenses"] = license_counts(rows)
     names = [variant_name(e, t) for e in EFFORTS for t in (True, False)]
     names += [FORUM_COT_MODE] if cfg["forum_cot"]["enabled"] else []
-    stats.extra["variants"] = {name: dict(per_variant.get(name, {})) for name in names}
+    stats.counters["variants"] = {name: dict(per_variant.get(name, {})) for name in names}
     return rows, stats
 
 
@@ -225,7 +225,7 @@ def count_audit_drops(audit: AuditResult, stats: StepStats) -> None:
     """The rows the audit dropped, in the step's stats (reason = the check's name) and per variant."""
     for row, check, _detail in audit.failed:
         stats.drop(check.name)
-        counts = stats.extra["variants"][row["variant"]]
+        counts = stats.counters["variants"][row["variant"]]
         counts["rows"] -= 1
         counts[f"dropped:{check.name}"] = counts.get(f"dropped:{check.name}", 0) + 1
         if not counts["rows"]:
@@ -258,24 +258,26 @@ def audit_and_write(
         "output_markers": list(ctx.output_markers),
         "dedup": ctx.dedup,
     }
-    return manifest, hygiene_report(audit, shipped, list(stats.extra["variants"]), settings)
+    return manifest, hygiene_report(audit, shipped, list(stats.counters["variants"]), settings)
 
 
 def run(
-    final_judged: list[str], majority: list[str], summaries: dict[str, list[str]], cfg: dict,
+    final_judged: list[str], majority: list[str], summary_paths: list[str], cfg: dict,
     out_dir: str, manifest_path: str, card_path: str,
-    decontam_set: str, decontam_audit: str, hygiene_path: str, forum_cot: list[str] = (),
+    decontam_set: str, decontam_audit: str, hygiene_path: str, summary_path: str, forum_cot: list[str] = (),
 ) -> StepStats:  # fmt: skip
+    """The shards, their manifest (files per variant and bucket), the card (its funnel from the
+    earlier steps' `summary_paths`), the hygiene audit, and this step's summary (with the audit)."""
     solutions = [r for path in final_judged for r in read_records(path)]
     solutions += kept_forum_solutions(forum_cot)
     problems = {p["problem_id"]: p for path in majority for p in read_records(path)}
     rows, stats = build_rows(solutions, problems, cfg)
     ctx = load_context(cfg, solutions, problems, decontam_set, decontam_audit)
     manifest, hygiene = audit_and_write(rows, stats, ctx, out_dir, cfg)
-    for variant in stats.extra["variants"]:
+    for variant in stats.counters["variants"]:
         manifest.setdefault(variant, {})
     write_json(hygiene, hygiene_path)
-    write_json({"variants": manifest, "stats": stats.to_dict()}, manifest_path)
-    write_card(card_path, cfg, stats, manifest, problems, summaries, hygiene)
-    log.info(stats.summary())
-    return stats
+    write_json({"variants": manifest}, manifest_path)
+    write_card(card_path, cfg, stats, manifest, problems, by_step(read_summaries(summary_paths)), hygiene)
+    stats.notes["hygiene"] = hygiene
+    return write_step(stats, summary_path)

@@ -27,7 +27,7 @@ def summarize(stats: StepStats, rows: list[dict], counts: Counter) -> None:
         variant["completion_tokens"] += row["completion_tokens"] or 0
         variant["code_executions"] += row["num_code_executions"]
     cells = Counter(cell["status"] for row in rows for cell in row["code_cells"])
-    stats.extra.update(
+    stats.counters.update(
         {
             "solutions_by_variant": {k: dict(v) for k, v in sorted(by_variant.items())},
             "finish_reasons": dict(Counter(str(r["finish_reason"]) for r in rows)),
@@ -57,9 +57,9 @@ def run(in_path: str, shard: int, cfg: dict, out_path: str, summary_path: str, s
             for (row, meta, _), rec in zip(tasks, records, strict=True)
         ]
     stats = StepStats(step="generate_solutions", n_in=len(problems), n_out=len(rows))
-    stats.extra.update({"shard": shard, "n_shards": n_shards})
+    stats.notes.update({"shard": shard, "n_shards": n_shards})
     # Answers the model went on thinking in past a forced close (the SFT audit drops them).
-    stats.extra["thinking_continued_after_forced_close"] = sum(map(thinking_continued, records))
+    stats.counters["thinking_continued_after_forced_close"] = sum(map(thinking_continued, records))
     summarize(stats, rows, counts)
     rate = counts["completion_tokens"] / counts["generation_seconds"] if counts["generation_seconds"] else 0.0
     log.info(

@@ -3,9 +3,8 @@ bootstrap intervals), a compact TSV for scripts, and a plot of maj@k and pass@k 
 
 from __future__ import annotations
 
-import json
-
 from mathforge.evaluation.passk import table_ks
+from mathforge.funnel import read_summaries
 from mathforge.io import svg_figure, write_text
 
 TSV_HEADER = "benchmark\tmodel\teffort\tmode\tmetric\tk\tvalue\tci_low\tci_high\tn_problems\tn_samples"
@@ -98,8 +97,5 @@ def _plot(summaries: list[dict], path: str) -> None:
 def write_solver_summary(
     summary_paths: list[str], confidence: float, md_path: str, tsv_path: str, plot_path: str
 ) -> None:
-    summaries = []
-    for path in summary_paths:
-        with open(path, encoding="utf-8") as fh:
-            summaries.append(json.load(fh))
+    summaries = [s.details() for s in read_summaries(summary_paths)]
     summarize_solver_eval(summaries, confidence, md_path, tsv_path, plot_path)

@@ -170,7 +170,7 @@ def run(
     per_problem = {
         s["problem_id"]: {k: s[k] for k in ("correct", "answered", "majority_answer")} for s in scores
     }
-    stats.extra.update(
+    stats.notes.update(
         {
             "benchmark": bench_name, "model": model_name, "effort": effort, "mode": mode,
             "model_identity": model_identity(job_cfg["inference"]),
@@ -182,7 +182,7 @@ def run(
     )  # fmt: skip
     log.info(
         "%s / %s / %s / %s: pass@1 %.3f over %d problems x %d samples (%d cached, %d generated)",
-        bench_name, model_name, effort, mode, stats.extra["accuracy"], len(problems), n,
+        bench_name, model_name, effort, mode, stats.notes["accuracy"], len(problems), n,
         counts["cached"], counts["sent"],
     )  # fmt: skip
     return write_step(stats, summary_path, (rows, SOLVER_EVAL_SCHEMA, out_path))
