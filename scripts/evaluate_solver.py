@@ -2,6 +2,7 @@
 
 from mathforge.evaluation.solver import evaluate_solver_stage
 from mathforge.logs import job_logging
+from mathforge.params import stage_config
 
 with job_logging(snakemake.log[0]):
     evaluate_solver_stage(
@@ -9,7 +10,7 @@ with job_logging(snakemake.log[0]):
         snakemake.wildcards.model,
         snakemake.wildcards.effort,
         snakemake.wildcards.mode,
-        cfg=snakemake.config,
+        cfg=stage_config(snakemake),
         out_path=snakemake.output.results,
         summary_path=snakemake.output.summary,
         store_path=snakemake.params.store,

@@ -1,6 +1,7 @@
 """Snakemake shim: SFT shards and the dataset card (mathforge.sft.shards)."""
 
 from mathforge.logs import job_logging
+from mathforge.params import stage_config
 from mathforge.sft.shards import write_sft_shards
 
 with job_logging(snakemake.log[0]):
@@ -15,7 +16,7 @@ with job_logging(snakemake.log[0]):
             "majority": list(snakemake.input.majority_summaries),
             "forum_cot": list(snakemake.input.forum_cot_summaries),
         },
-        cfg=snakemake.config,
+        cfg=stage_config(snakemake),
         out_dir=snakemake.output.data,
         manifest_path=snakemake.output.manifest,
         card_path=snakemake.output.card,
