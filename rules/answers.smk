@@ -12,8 +12,9 @@ rule judge_answers:
         judged=f"{P.results}/answers/judged/shard-{{shard}}.parquet",
         summary=f"{P.results}/answers/judged/shard-{{shard}}.summary.json",
     params:
-        answers=config["answers"],
+        **declare(config, "answers", untracked=["prompts_dir"]),
         model=stage_model_identity(config, "answers.judge"),
+        models=declared_models(config, "answers.judge"),
         store=f"{P.cache}/judge_answers/shard-{{shard}}.jsonl",
     wildcard_constraints:
         shard=r"\d+",
@@ -40,8 +41,9 @@ rule fill_majority_answer:
         final_judged=f"{P.results}/answers/final_judged/shard-{{shard}}.parquet",
         summary=f"{P.results}/answers/majority/shard-{{shard}}.summary.json",
     params:
-        answers=config["answers"],
+        **declare(config, "answers", untracked=["prompts_dir"]),
         model=stage_model_identity(config, "answers.judge"),
+        models=declared_models(config, "answers.judge"),
         store=f"{P.cache}/fill_majority_answer/shard-{{shard}}.jsonl",
     wildcard_constraints:
         shard=r"\d+",
@@ -71,11 +73,10 @@ rule rewrite_forum_solutions:
         rewritten=f"{P.results}/answers/forum_cot/shard-{{shard}}.parquet",
         summary=f"{P.results}/answers/forum_cot/shard-{{shard}}.summary.json",
     params:
-        forum_cot=config["forum_cot"],
-        judge=config["answers"]["judge"],
-        comparison=config["answers"]["comparison"],
+        **declare(config, "forum_cot", "answers.judge", "answers.comparison", untracked=["prompts_dir"]),
         model=stage_model_identity(config, "forum_cot.rewrite"),
         judge_model=stage_model_identity(config, "answers.judge"),
+        models=declared_models(config, "forum_cot.rewrite", "answers.judge"),
         store=f"{P.cache}/rewrite_forum_solutions/shard-{{shard}}.jsonl",
         judge_store=f"{P.cache}/rewrite_forum_solutions/shard-{{shard}}.judge.jsonl",
     wildcard_constraints:
@@ -103,8 +104,9 @@ rule rewrite_forum_votes:
         rewrites=f"{P.results}/answers/forum_cot_votes/rewrites/shard-{{shard}}.parquet",
         summary=f"{P.results}/answers/forum_cot_votes/rewrites/shard-{{shard}}.summary.json",
     params:
-        forum_cot=config["forum_cot"],
+        **declare(config, "forum_cot", untracked=["prompts_dir"]),
         model=stage_model_identity(config, "forum_cot.rewrite"),
+        models=declared_models(config, "forum_cot.rewrite"),
         store=f"{P.cache}/rewrite_forum_votes/shard-{{shard}}.jsonl",
     wildcard_constraints:
         shard=r"\d+",
@@ -131,9 +133,9 @@ rule judge_forum_votes:
         rewritten=f"{P.results}/answers/forum_cot_votes/shard-{{shard}}.parquet",
         summary=f"{P.results}/answers/forum_cot_votes/shard-{{shard}}.summary.json",
     params:
-        judge=config["answers"]["judge"],
-        comparison=config["answers"]["comparison"],
+        **declare(config, "answers.judge", "answers.comparison", untracked=["prompts_dir"]),
         judge_model=stage_model_identity(config, "answers.judge"),
+        models=declared_models(config, "answers.judge"),
         judge_store=f"{P.cache}/judge_forum_votes/shard-{{shard}}.jsonl",
     wildcard_constraints:
         shard=r"\d+",

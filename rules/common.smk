@@ -4,14 +4,29 @@ from mathforge.hygiene.tool_output import code_tag_files
 from mathforge.ids import canonical_json
 from mathforge.inference.endpoints import model_identity
 from mathforge.evaluation.models import eval_models, model_inference
-from mathforge.inference.models import model_resources, stage_model_identity, stage_resources, stage_threads
+from mathforge.inference.models import (
+    declared_models,
+    model_resources,
+    model_section,
+    stage_model_name,
+    stage_model_identity,
+    stage_resources,
+    stage_threads,
+)
+from mathforge.params import Untracked, canonical, declare
 
 FORUM_SOURCES = P.source_names("aops_jsonl", "stackexchange_xml")
 TABLE_SOURCES = P.source_names("problem_table")
-# The proofs settings the evaluation's prover loop uses (not n_pass, statement tables or shaping).
+# The proofs settings the evaluation's prover loop and its rows use (not n_pass, stop_at_first or
+# statement tables); the job reads its settings through its params, so a key missing here fails it.
 PROVER_LOOP_KEYS = (
-    "max_errors_in_feedback", "error_context_lines", "context", "reasoning_effort", "effort_via", "prompts",
+    "model", "max_errors_in_feedback", "error_context_lines", "context", "reasoning_effort", "effort_via", "prompts",
+    "remove_cot", "delete_wrong_turns",
 )  # fmt: skip
+# Sandbox settings that change how code runs, not what it prints: declared untracked.
+SANDBOX_RUN_KEYS = tuple(
+    f"sandbox.{k}" for k in ("url", "max_sessions", "prestart", "uid_base", "uid_count", "uid_lease_dir")
+)
 
 
 def prompt_file(name):
@@ -143,6 +158,25 @@ def eval_model(wildcards):
     return {**eval_entry("models", wildcards.model), "identity": model_identity(model_inference(config, wildcards.model))}
 
 
+def eval_settings(wildcards, benchmarks, shared):
+    """The `eval` params of one benchmark x model job: its entry of `benchmarks`, its model entry,
+    and the `shared` settings (an adding benchmark or model reruns no other job)."""
+    entry = next(b for b in config["eval"][benchmarks] if b["name"] == wildcards.benchmark)
+    return canonical({benchmarks: [entry], "models": [eval_entry("models", wildcards.model)], **shared})
+
+
+def evaluated_models(stage_key, *judges):
+    """A function of the wildcards: the `models` params of an evaluation job, the evaluated model (an
+    entry without `model` evaluates `stage_key`'s) and the `judges` stages' models, untracked."""
+
+    def models(wildcards):
+        entry = eval_entry("models", wildcards.model)
+        name = entry.get("model") or stage_model_name(config, stage_key)
+        return {name: Untracked(model_section(config, name)), **declared_models(config, *judges)}
+
+    return models
+
+
 def eval_resource(key):
     """One resource of evaluate_prover: the llm family's, or the evaluated model's own."""
 
@@ -200,8 +234,8 @@ def run_summaries():
 
 
 def lean_params():
-    """The Lean settings a verdict depends on (not how many checks run at once, or where)."""
-    return {k: v for k, v in config["lean"].items() if k not in ("workers", "fanout")}
+    """The Lean settings: a verdict depends on all but how many checks run at once, and where."""
+    return declare(config, "lean", untracked=("lean.workers", "lean.fanout"))["lean"]
 
 
 def forum_cot_shards(pattern, per_shard=True):

@@ -13,26 +13,27 @@ def answer_benchmark_files(wildcards):
     return [path] if path else []
 
 
-def solver_judge_params():
-    """What a verdict depends on: the comparison timeout and, when the LLM judge is on, its
-    prompt, sampling and model (the pipeline's, not the evaluated one)."""
-    judge = config["answers"]["judge"]
-    return {
-        "timeout_s": config["answers"]["comparison"]["timeout_s"],
-        "judge": judge,
-        "judge_model": stage_model_identity(config, "answers.judge") if judge["enabled"] else None,
-    }
+def solver_judges():
+    """The stages whose models judge the samples: the answers judge when it is on."""
+    return ["answers.judge"] if config["answers"]["judge"]["enabled"] else []
+
+
+def solver_judge_model():
+    """What a verdict depends on beyond `answers`: the judge's model, when the LLM judge is on."""
+    return stage_model_identity(config, "answers.judge") if solver_judges() else None
 
 
 def solver_params():
     """The eval.solver settings a job depends on (not the lists of efforts and modes: one job each)."""
     solver = config["eval"]["solver"]
-    return canonical_json({k: solver[k] for k in ("n_samples", "effort_via", "sampling", "maj_draws", "bootstrap")})
+    return {k: solver[k] for k in ("n_samples", "effort_via", "sampling", "maj_draws", "bootstrap")}
 
 
 def solver_solution_params():
-    """The solution machinery's settings the samples depend on (not n_tir/n_plain/efforts/sampling)."""
-    return canonical_json({k: config["solutions"][k] for k in ("prompts", "mode_sampling", "tir", "effort_via", "reasoning_format")})
+    """The solution machinery's settings the samples depend on (not n_tir/n_plain/efforts/sampling,
+    which the evaluation sets; `model` names the solutions model an entry without one evaluates)."""
+    keys = ("model", "prompts", "mode_sampling", "tir", "effort_via", "reasoning_format")
+    return declare(config, *[f"solutions.{k}" for k in keys])["solutions"]
 
 
 def solver_model(wildcards):

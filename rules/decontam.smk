@@ -13,8 +13,9 @@ rule decontaminate:
         summary=f"{P.results}/decontam/{{target}}/set.summary.json",
         candidates=f"{P.results}/decontam/{{target}}/candidates.parquet",
     params:
-        decontam=config["decontam"],
+        **declare(config, "decontam", untracked=["prompts_dir"]),
         model=stage_model_identity(config, "decontam.judge"),
+        models=declared_models(config, "decontam.judge"),
         store=f"{P.cache}/decontaminate/{{target}}.jsonl",
         embedding_cache=str(embedding_cache_path(config)),
     wildcard_constraints:

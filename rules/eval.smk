@@ -13,11 +13,12 @@ rule evaluate_prover:
         # only what this benchmark x model depends on: adding a benchmark or a model reruns nothing
         # else. Canonical JSON: Snakemake compares params by repr, so a reordered mapping (an entry
         # written out vs the default `main`) would rerun the job.
-        benchmark=lambda wc: canonical_json(eval_entry("benchmarks", wc.benchmark)),
+        eval=lambda wc: eval_settings(wc, "benchmarks", {k: config["eval"][k] for k in ("n_samples", "max_turns", "sampling")}),
         model=lambda wc: canonical_json(eval_model(wc)),
-        attempts={k: config["eval"][k] for k in ("n_samples", "max_turns", "sampling")},
-        prover={k: v for k, v in config["proofs"].items() if k in PROVER_LOOP_KEYS},
+        models=evaluated_models("proofs"),
+        proofs=declare(config, *[f"proofs.{k}" for k in PROVER_LOOP_KEYS])["proofs"],
         lean=lean_params(),
+        prompts_dir=Untracked(config["prompts_dir"]),
         store=f"{P.cache}/evaluate_prover/{{benchmark}}/{{model}}.jsonl",
     wildcard_constraints:
         benchmark=r"[A-Za-z0-9_.-]+",

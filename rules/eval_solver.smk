@@ -14,13 +14,14 @@ rule evaluate_solver:
         # only what this benchmark x model x effort x mode depends on: adding any of them reruns
         # nothing else; raising n reruns the job, which sends only the new samples. Canonical
         # JSON: Snakemake compares params by repr, so a reordered mapping would rerun the job.
-        benchmark=lambda wc: canonical_json(answer_benchmark_entry(wc.benchmark)),
-        model=lambda wc: canonical_json(eval_entry("models", wc.model)),
+        eval=lambda wc: eval_settings(wc, "answer_benchmarks", {"solver": solver_params()}),
         model_identity=lambda wc: model_identity(solver_model(wc)),
-        solver=solver_params(),
+        models=evaluated_models("solutions", *solver_judges()),
         solutions=solver_solution_params(),
-        sandbox=lambda wc: canonical_json(config["sandbox"]) if wc.mode == "tool" else None,
-        judge=canonical_json(solver_judge_params()),
+        sandbox=lambda wc: declare(config, "sandbox", untracked=SANDBOX_RUN_KEYS)["sandbox"] if wc.mode == "tool" else None,
+        answers=declare(config, "answers.judge", "answers.comparison", untracked=["answers.comparison.workers"])["answers"],
+        judge_model=solver_judge_model(),
+        prompts_dir=Untracked(config["prompts_dir"]),
         store=f"{P.cache}/evaluate_solver/{{benchmark}}/{{model}}/{{effort}}-{{mode}}.jsonl",
         judge_store=f"{P.cache}/evaluate_solver/{{benchmark}}/{{model}}/{{effort}}-{{mode}}.judge.jsonl",
     wildcard_constraints:

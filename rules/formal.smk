@@ -10,9 +10,10 @@ rule autoformalize:
         formal=f"{P.results}/formal/shard-{{shard}}.parquet",
         summary=f"{P.results}/formal/shard-{{shard}}.summary.json",
     params:
-        formal=config["formal"],
+        **declare(config, "formal", untracked=["prompts_dir"]),
         lean=lean_params(),
         model=stage_model_identity(config, "formal"),
+        models=declared_models(config, "formal"),
         store=f"{P.cache}/autoformalize/shard-{{shard}}.jsonl",
     wildcard_constraints:
         shard=r"\d+",

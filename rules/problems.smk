@@ -38,9 +38,9 @@ rule extract_problems:
         stats=f"{P.results}/problems/{{source}}/extracted/shard-{{shard}}.summary.json",
     params:
         n_shards=source_shards,
-        stage=config["problems"]["extraction"],
-        faithfulness=config["problems"]["faithfulness"],
+        **declare(config, "problems.extraction", "problems.faithfulness", untracked=["prompts_dir"]),
         model=stage_model_identity(config, "problems.extraction"),
+        models=declared_models(config, "problems.extraction"),
         store=f"{P.cache}/extract_problems/{{source}}/shard-{{shard}}.jsonl",
     wildcard_constraints:
         source=P.wildcard_pattern(FORUM_SOURCES),
@@ -93,9 +93,9 @@ rule detect_language:
         dropped=f"{P.results}/problems/{{source}}/language/shard-{{shard}}.dropped.parquet",
         stats=f"{P.results}/problems/{{source}}/language/shard-{{shard}}.summary.json",
     params:
-        language=config["problems"]["language"],
-        translation=config["problems"]["translation"],
+        **declare(config, "problems.language", "problems.translation", untracked=["prompts_dir"]),
         model=stage_model_identity(config, "problems.translation"),
+        models=declared_models(config, "problems.translation"),
         store=f"{P.cache}/detect_language/{{source}}/shard-{{shard}}.jsonl",
     wildcard_constraints:
         shard=r"\d+",
@@ -122,9 +122,9 @@ rule classify_problems:
         dropped=f"{P.results}/problems/{{source}}/classified/shard-{{shard}}.dropped.parquet",
         stats=f"{P.results}/problems/{{source}}/classified/shard-{{shard}}.summary.json",
     params:
-        stage=config["problems"]["classification"],
-        problem_type=config["problems"]["problem_type"],
+        **declare(config, "problems.classification", "problems.problem_type", untracked=["prompts_dir"]),
         model=stage_model_identity(config, "problems.classification"),
+        models=declared_models(config, "problems.classification"),
         store=f"{P.cache}/classify_problems/{{source}}/shard-{{shard}}.jsonl",
     log:
         f"{P.logs}/classify_problems/{{source}}/shard-{{shard}}.log",
@@ -148,8 +148,9 @@ rule extract_answers:
         dropped=f"{P.results}/problems/{{source}}/answers/shard-{{shard}}.dropped.parquet",
         stats=f"{P.results}/problems/{{source}}/answers/shard-{{shard}}.summary.json",
     params:
-        stage=config["problems"]["answers"],
+        **declare(config, "problems.answers", untracked=["prompts_dir"]),
         model=stage_model_identity(config, "problems.answers"),
+        models=declared_models(config, "problems.answers"),
         store=f"{P.cache}/extract_answers/{{source}}/shard-{{shard}}.jsonl",
     log:
         f"{P.logs}/extract_answers/{{source}}/shard-{{shard}}.log",

@@ -11,9 +11,10 @@ rule prove:
         proofs=f"{P.results}/proofs/shard-{{shard}}.parquet",
         summary=f"{P.results}/proofs/shard-{{shard}}.summary.json",
     params:
-        proofs=config["proofs"],
+        **declare(config, "proofs", "formal.n_shards", untracked=["prompts_dir"]),
         lean=lean_params(),
         model=stage_model_identity(config, "proofs"),
+        models=declared_models(config, "proofs"),
         store=f"{P.cache}/prove/shard-{{shard}}.jsonl",
     wildcard_constraints:
         shard=r"\d+",
@@ -37,7 +38,7 @@ rule write_proof_sft_shards:
         manifest=f"{P.results}/sft/proofs/manifest.json",
         summary=f"{P.results}/sft/proofs/data.summary.json",
     params:
-        sft=config["sft"],
+        **declare(config, "sft"),
     log:
         f"{P.logs}/write_proof_sft_shards.log",
     benchmark:

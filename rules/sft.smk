@@ -21,10 +21,22 @@ rule write_sft_shards:
         card=f"{P.results}/sft/card.md",
         hygiene=f"{P.results}/sft/hygiene.json",
     params:
-        sft=config["sft"],
-        difficulty=config["answers"]["difficulty"],
-        benchmarks=config["decontam"]["benchmarks"],
-        forum_cot=config["forum_cot"]["enabled"],
+        **declare(
+            config,
+            "dataset",
+            "sft",
+            "answers.difficulty",
+            "decontam.benchmarks",
+            "forum_cot.enabled",
+            "solutions.model",
+            "solutions.efforts",
+            "solutions.effort_via",
+            "solutions.n_tir",
+            "solutions.n_plain",
+            untracked=["prompts_dir"],
+        ),
+        # the card names the solutions model (what answered is declared by generate_solutions)
+        models=declared_models(config, "solutions"),
     log:
         f"{P.logs}/write_sft_shards.log",
     benchmark:

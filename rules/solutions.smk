@@ -9,9 +9,9 @@ rule generate_solutions:
         solutions=f"{P.results}/solutions/shard-{{shard}}.parquet",
         summary=f"{P.results}/solutions/shard-{{shard}}.summary.json",
     params:
-        solutions=config["solutions"],
-        sandbox=config["sandbox"],
+        **declare(config, "solutions", "sandbox", untracked=["prompts_dir", *SANDBOX_RUN_KEYS]),
         model=stage_model_identity(config, "solutions"),
+        models=declared_models(config, "solutions"),
         store=f"{P.cache}/generate_solutions/shard-{{shard}}.jsonl",
     wildcard_constraints:
         shard=r"\d+",

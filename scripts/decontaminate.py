@@ -2,12 +2,13 @@
 
 from mathforge.decontam.stage import run
 from mathforge.logs import job_logging
+from mathforge.params import stage_config
 
 with job_logging(snakemake.log[0]):
     run(
         snakemake.input.problems,
         target=snakemake.wildcards.target,
-        cfg=snakemake.config,
+        cfg=stage_config(snakemake),
         out_set=snakemake.output.set,
         out_audit=snakemake.output.audit,
         out_summary=snakemake.output.summary,

@@ -1,6 +1,7 @@
 """Snakemake shim: one shard of threads -> extracted problems (mathforge.problems.stage)."""
 
 from mathforge.logs import job_logging
+from mathforge.params import stage_config
 from mathforge.problems.stage import run
 
 with job_logging(snakemake.log[0]):
@@ -8,7 +9,7 @@ with job_logging(snakemake.log[0]):
         snakemake.input.threads,
         shard=int(snakemake.wildcards.shard),
         n_shards=snakemake.params.n_shards,
-        cfg=snakemake.config,
+        cfg=stage_config(snakemake),
         out_path=snakemake.output.problems,
         dropped_path=snakemake.output.dropped,
         stats_path=snakemake.output.stats,

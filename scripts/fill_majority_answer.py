@@ -2,11 +2,12 @@
 
 from mathforge.judging.stage import majority_stage
 from mathforge.logs import job_logging
+from mathforge.params import stage_config
 
 with job_logging(snakemake.log[0]):
     majority_stage(
         snakemake.input.judged,
-        cfg=snakemake.config,
+        cfg=stage_config(snakemake),
         out_majority=snakemake.output.majority,
         out_final=snakemake.output.final_judged,
         summary_path=snakemake.output.summary,

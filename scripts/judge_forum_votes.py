@@ -2,13 +2,14 @@
 
 from mathforge.forum_cot.stage import judge_forum_votes
 from mathforge.logs import job_logging
+from mathforge.params import stage_config
 
 with job_logging(snakemake.log[0]):
     judge_forum_votes(
         snakemake.input.rewrites,
         snakemake.input.rewrites_summary,
         snakemake.input.majority,
-        cfg=snakemake.config,
+        cfg=stage_config(snakemake),
         out_path=snakemake.output.rewritten,
         summary_path=snakemake.output.summary,
         judge_store_path=snakemake.params.judge_store,

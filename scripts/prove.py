@@ -1,13 +1,14 @@
 """Snakemake shim: one shard of the prover (mathforge.proofs.stage)."""
 
 from mathforge.logs import job_logging
+from mathforge.params import stage_config
 from mathforge.proofs.stage import run
 
 with job_logging(snakemake.log[0]):
     run(
         snakemake.input.formal,
         shard=int(snakemake.wildcards.shard),
-        cfg=snakemake.config,
+        cfg=stage_config(snakemake),
         out_path=snakemake.output.proofs,
         summary_path=snakemake.output.summary,
         store_path=snakemake.params.store,

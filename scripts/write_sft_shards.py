@@ -1,6 +1,7 @@
 """Snakemake shim: SFT shards and the dataset card (mathforge.sft.stage)."""
 
 from mathforge.logs import job_logging
+from mathforge.params import stage_config
 from mathforge.sft.stage import run
 
 with job_logging(snakemake.log[0]):
@@ -8,7 +9,7 @@ with job_logging(snakemake.log[0]):
         list(snakemake.input.final_judged),
         list(snakemake.input.majority),
         list(snakemake.input.summaries),
-        cfg=snakemake.config,
+        cfg=stage_config(snakemake),
         out_dir=snakemake.output.data,
         manifest_path=snakemake.output.manifest,
         card_path=snakemake.output.card,

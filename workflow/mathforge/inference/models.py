@@ -13,6 +13,7 @@ import copy
 from mathforge.dicts import deep_update
 from mathforge.errors import ConfigError
 from mathforge.inference.endpoints import model_identity
+from mathforge.params import Untracked
 
 DEFAULT_MODEL = "default"
 
@@ -67,6 +68,13 @@ def stage_model(cfg: dict, stage_key: str) -> dict:
 def stage_model_identity(cfg: dict, stage_key: str) -> str:
     """What the stage's rule declares in params: changes exactly when another model would answer."""
     return model_identity(stage_model(cfg, stage_key))
+
+
+def declared_models(cfg: dict, *stage_keys: str) -> dict:
+    """The `models` a job of these stages declares: each model they name, with its inference
+    section Untracked (server arguments, addresses and concurrency change how requests are sent,
+    not what comes back; what answers is declared apart, as the stage's model identity)."""
+    return {stage_model_name(cfg, key): Untracked(stage_model(cfg, key)) for key in stage_keys}
 
 
 def model_resources(cfg: dict, family: str, model: dict) -> dict:

@@ -67,9 +67,7 @@ def evaluate_stage(
         "model": model_identity(inference_cfg), "prompt_name": stage["prompts"]["prove"],
         "prompt_hash": None, "sampling": None,
     }  # fmt: skip
-    rows = [
-        attempt_row(s, a, stage, True, provenance) for s in statements for a in attempts[s["statement_id"]]
-    ]
+    rows = [attempt_row(s, a, stage, provenance) for s in statements for a in attempts[s["statement_id"]]]
     verified_turns = {
         s["statement_id"]: [a.verified_turn for a in attempts[s["statement_id"]]] for s in statements
     }

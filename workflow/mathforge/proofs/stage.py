@@ -166,7 +166,9 @@ def load_statements(formal_path: str, shard: int, cfg: dict) -> list[dict]:
     return statements
 
 
-def attempt_row(statement: dict, attempt: Attempt, stage: dict, system: bool, provenance: dict) -> dict:
+def attempt_row(statement: dict, attempt: Attempt, stage: dict, provenance: dict) -> dict:
+    """One attempt as a proofs row; its `messages` keep the conversation's system message (whether
+    training data keeps it is the SFT writer's setting, `sft.system_prompt`)."""
     verified_step = attempt.turns[attempt.verified_turn - 1] if attempt.verified else None
     last = attempt.turns[-1].outcome if attempt.turns else "no_turns"
     return {
@@ -189,7 +191,7 @@ def attempt_row(statement: dict, attempt: Attempt, stage: dict, system: bool, pr
         "proof": verified_step.proof if verified_step else None,
         "generation": verified_step.response if verified_step else None,
         "reasoning": verified_step.reasoning if verified_step else None,
-        "messages": training_messages(attempt, stage["remove_cot"], stage["delete_wrong_turns"], system),
+        "messages": training_messages(attempt, stage["remove_cot"], stage["delete_wrong_turns"]),
         "completion_tokens": sum(t.completion_tokens or 0 for t in attempt.turns),
         "turns": [
             {**t.__dict__, "lean_messages": json.dumps(t.lean_messages, ensure_ascii=False)}
@@ -253,11 +255,7 @@ def run(
         "prompt_hash": load_prompt(cfg["prompts_dir"], prompt_name).hash,
         "sampling": json.dumps(stage["sampling"], sort_keys=True),
     }
-    rows = [
-        attempt_row(s, a, stage, cfg["sft"]["system_prompt"], provenance)
-        for s in statements
-        for a in attempts[s["statement_id"]]
-    ]
+    rows = [attempt_row(s, a, stage, provenance) for s in statements for a in attempts[s["statement_id"]]]
     proved = {r["statement_id"] for r in rows if r["verified"]}
     for s in statements:
         if s["statement_id"] not in proved:

@@ -12,6 +12,7 @@ from mathforge.hygiene.report import hygiene_markdown
 from mathforge.ids import canonical_json, sha256_hex
 from mathforge.inference.models import stage_model_identity
 from mathforge.io import write_text
+from mathforge.params import tracked_settings
 from mathforge.truncation import describe_cuts
 
 
@@ -72,7 +73,7 @@ def write_card(
     steps: dict[str, StepStats],
     hygiene: dict,
 ) -> None:
-    config_hash = sha256_hex(canonical_json(cfg))[:16]
+    config_hash = sha256_hex(canonical_json(tracked_settings(cfg)))[:16]
     rates = [p["solve_rate"] for p in problems.values() if p["expected_answer"] is not None]
     lines = [
         f"# {cfg['dataset']}: math reasoning SFT data",

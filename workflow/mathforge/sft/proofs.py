@@ -44,6 +44,13 @@ PROOF_SFT_SCHEMA = pa.schema(
 )
 
 
+def training_conversation(messages: list[dict], sft: dict) -> list[dict]:
+    """A verified proof conversation as training data: the system message only when
+    `sft.system_prompt`, the thinking in `sft.reasoning_format`."""
+    kept = [m for m in messages if sft["system_prompt"] or m["role"] != "system"]
+    return with_reasoning_format(kept, sft["reasoning_format"])
+
+
 def build_proof_rows(attempts: list[dict], cfg: dict) -> tuple[list[dict], StepStats]:
     stats = StepStats(step="write_proof_sft_shards", n_in=len(attempts))
     seen: set[tuple[str, str]] = set()
@@ -61,7 +68,7 @@ def build_proof_rows(attempts: list[dict], cfg: dict) -> tuple[list[dict], StepS
         tokens = row["completion_tokens"] or 0
         rows.append(
             {
-                "messages": with_reasoning_format(row["messages"], cfg["sft"]["reasoning_format"]),
+                "messages": training_conversation(row["messages"], cfg["sft"]),
                 **{k: row[k] for k in ("problem", "formal_statement", "lean_header", "proof",
                                        "statement_id", "problem_id", "attempt", "source", "license",
                                        "source_url", "authors", "model", "seed")},

@@ -173,7 +173,7 @@ def run(
     stats.notes.update(
         {
             "benchmark": bench_name, "model": model_name, "effort": effort, "mode": mode,
-            "model_identity": model_identity(job_cfg["inference"]),
+            "model_identity": model_identity(job_cfg["models"][EVALUATED_MODEL]),
             "n_problems": len(problems), "n_samples": n,
             **benchmark_metrics(scores, n, cfg["eval"]["solver"]["bootstrap"]),
             **sample_statistics(rows), "comparisons": comparisons, "requests": dict(counts),
