@@ -37,7 +37,7 @@ rule write_proof_sft_shards:
         data=directory(f"{P.results}/sft/proofs/data"),
         manifest=f"{P.results}/sft/proofs/manifest.json",
     params:
-        **declare(config, "sft"),
+        **declare(config, "sft.system_prompt", "sft.reasoning_format", "sft.length_buckets", "sft.shard_rows"),
     log:
         f"{P.logs}/write_proof_sft_shards.log",
     benchmark:
