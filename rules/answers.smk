@@ -12,7 +12,7 @@ rule judge_answers:
         judged=f"{P.results}/answers/judged/shard-{{shard}}.parquet",
         summary=f"{P.results}/answers/judged/shard-{{shard}}.summary.json",
     params:
-        **declare(config, "answers", untracked=["prompts_dir"]),
+        **declare(config, "answers.judge", "answers.comparison", untracked=["prompts_dir", "answers.comparison.workers"]),
         model=stage_model_identity(config, "answers.judge"),
         models=declared_models(config, "answers.judge"),
         store=f"{P.cache}/judge_answers/shard-{{shard}}.jsonl",
@@ -41,7 +41,7 @@ rule fill_majority_answer:
         final_judged=f"{P.results}/answers/final_judged/shard-{{shard}}.parquet",
         summary=f"{P.results}/answers/majority/shard-{{shard}}.summary.json",
     params:
-        **declare(config, "answers", untracked=["prompts_dir"]),
+        **declare(config, "answers", untracked=["prompts_dir", "answers.comparison.workers"]),
         model=stage_model_identity(config, "answers.judge"),
         models=declared_models(config, "answers.judge"),
         store=f"{P.cache}/fill_majority_answer/shard-{{shard}}.jsonl",
@@ -73,7 +73,9 @@ rule rewrite_forum_solutions:
         rewritten=f"{P.results}/answers/forum_cot/shard-{{shard}}.parquet",
         summary=f"{P.results}/answers/forum_cot/shard-{{shard}}.summary.json",
     params:
-        **declare(config, "forum_cot", "answers.judge", "answers.comparison", untracked=["prompts_dir"]),
+        **declare(
+            config, "forum_cot", "answers.judge", "answers.comparison", untracked=["prompts_dir", "answers.comparison.workers"]
+        ),
         model=stage_model_identity(config, "forum_cot.rewrite"),
         judge_model=stage_model_identity(config, "answers.judge"),
         models=declared_models(config, "forum_cot.rewrite", "answers.judge"),

@@ -36,6 +36,13 @@ def solver_solution_params():
     return declare(config, *[f"solutions.{k}" for k in keys])["solutions"]
 
 
+def solver_sandbox_params(mode):
+    """The sandbox settings: what tool samples depend on; untracked without the tool (read, never used)."""
+    if mode == "tool":
+        return declare(config, "sandbox", untracked=SANDBOX_RUN_KEYS)["sandbox"]
+    return Untracked(config["sandbox"])
+
+
 def solver_model(wildcards):
     """The inference section of the evaluated solver (an entry without `model`: the solutions model)."""
     return model_inference(config, wildcards.model, "solutions")

@@ -18,7 +18,7 @@ rule evaluate_solver:
         model_identity=lambda wc: model_identity(solver_model(wc)),
         models=evaluated_models("solutions", *solver_judges()),
         solutions=solver_solution_params(),
-        sandbox=lambda wc: declare(config, "sandbox", untracked=SANDBOX_RUN_KEYS)["sandbox"] if wc.mode == "tool" else None,
+        sandbox=lambda wc: solver_sandbox_params(wc.mode),
         answers=declare(config, "answers.judge", "answers.comparison", untracked=["answers.comparison.workers"])["answers"],
         judge_model=solver_judge_model(),
         prompts_dir=Untracked(config["prompts_dir"]),

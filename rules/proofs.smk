@@ -38,7 +38,7 @@ rule write_proof_sft_shards:
         manifest=f"{P.results}/sft/proofs/manifest.json",
         summary=f"{P.results}/sft/proofs/data.summary.json",
     params:
-        **declare(config, "sft"),
+        **declare(config, "sft.system_prompt", "sft.reasoning_format", "sft.length_buckets", "sft.shard_rows"),
     log:
         f"{P.logs}/write_proof_sft_shards.log",
     benchmark:

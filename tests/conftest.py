@@ -93,29 +93,33 @@ def wait_healthy(base_url: str, timeout_s: float = 20.0) -> None:
     raise RuntimeError(f"stub server at {base_url} did not become healthy")
 
 
+def start_stub_server(script: dict | None, directory: Path) -> StubServer:
+    """The scripted stub in its own process, its script written under `directory`; the caller stops it."""
+    port = free_port()
+    script_path = directory / f"stub-{port}.json"
+    script_path.write_text(json.dumps(script or {}))
+    cmd = [
+        sys.executable,
+        "-m",
+        "mathforge.inference.stub_server",
+        "--port",
+        str(port),
+        "--script",
+        str(script_path),
+    ]
+    server = StubServer(subprocess.Popen(cmd), f"http://127.0.0.1:{port}")
+    wait_healthy(server.base_url)
+    return server
+
+
 @pytest.fixture
 def stub_server(tmp_path):
     """Factory: start_stub(script_dict) -> StubServer; every server is stopped after the test."""
     started: list[StubServer] = []
 
     def start(script: dict | None = None) -> StubServer:
-        port = free_port()
-        script_path = tmp_path / f"stub-{port}.json"
-        script_path.write_text(json.dumps(script or {}))
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "mathforge.inference.stub_server",
-                "--port",
-                str(port),
-                "--script",
-                str(script_path),
-            ],
-        )
-        server = StubServer(proc, f"http://127.0.0.1:{port}")
+        server = start_stub_server(script, tmp_path)
         started.append(server)
-        wait_healthy(server.base_url)
         return server
 
     yield start

@@ -7,11 +7,23 @@ from types import SimpleNamespace
 
 import pytest
 
-from mathforge.params import StageConfig, UndeclaredSetting, Untracked, canonical, declare, plain, stage_config
+from mathforge.params import (
+    StageConfig,
+    UndeclaredSetting,
+    Untracked,
+    canonical,
+    declare,
+    plain,
+    stage_config,
+)
 
 CONFIG = {
     "prompts_dir": "config/prompts",
-    "problems": {"extraction": {"prompt": "extract", "model": None}, "faithfulness": {"enabled": True}, "x": 1},
+    "problems": {
+        "extraction": {"prompt": "extract", "model": None},
+        "faithfulness": {"enabled": True},
+        "x": 1,
+    },
     "sandbox": {"timeout_s": 10, "url": None, "max_sessions": 4},
     "sft": {"system_prompt": True},
 }
@@ -19,12 +31,16 @@ CONFIG = {
 
 def test_declare_mirrors_the_config_and_keeps_only_the_declared_paths():
     tree = declare(CONFIG, "problems.extraction", "problems.faithfulness")
-    assert tree == {"problems": {"extraction": CONFIG["problems"]["extraction"], "faithfulness": {"enabled": True}}}
+    assert tree == {
+        "problems": {"extraction": CONFIG["problems"]["extraction"], "faithfulness": {"enabled": True}}
+    }
     assert "x" not in tree["problems"]
 
 
 def test_declare_sorts_keys_so_a_reordered_config_declares_the_same_params():
-    reordered = {"problems": {"faithfulness": {"enabled": True}, "extraction": {"model": None, "prompt": "extract"}}}
+    reordered = {
+        "problems": {"faithfulness": {"enabled": True}, "extraction": {"model": None, "prompt": "extract"}}
+    }
     paths = ("problems.extraction", "problems.faithfulness")
     assert repr(declare(reordered, *paths)) == repr(declare(CONFIG, *paths))
 
@@ -42,7 +58,7 @@ def test_untracked_values_have_a_constant_repr_also_inside_a_section_declared_wh
 
 
 def test_declare_rejects_unknown_and_twice_declared_paths():
-    with pytest.raises(KeyError, match="problems.nope"):
+    with pytest.raises(KeyError, match=r"problems\.nope"):
         declare(CONFIG, "problems.nope")
     with pytest.raises(ValueError, match="twice"):
         declare(CONFIG, "sft", "sft")
@@ -52,7 +68,9 @@ def test_a_stage_reading_an_undeclared_setting_fails_naming_the_rule_and_the_set
     view = StageConfig({**declare(CONFIG, "problems.extraction"), "model": "m"}, "extract_problems")
     assert view["problems"]["extraction"]["prompt"] == "extract"
     for read in (lambda: view["sft"], lambda: view.get("sft", {}), lambda: "sft" in view):
-        with pytest.raises(UndeclaredSetting, match=r"rule 'extract_problems' reads 'sft'.*declared: model, problems"):
+        with pytest.raises(
+            UndeclaredSetting, match=r"rule 'extract_problems' reads 'sft'.*declared: model, problems"
+        ):
             read()
     assert not isinstance(UndeclaredSetting("x"), KeyError)  # `except KeyError` cannot swallow it
 

