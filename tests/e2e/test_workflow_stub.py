@@ -21,6 +21,7 @@ from conftest import (
     STUB_WORKFLOW_SCRIPT,
     planned_jobs,
     run_snakemake,
+    summary_fields,
     write_stub_workflow,
 )
 
@@ -274,9 +275,9 @@ def test_forum_cot_rewrites_vote_before_the_majority_when_asked(workdir):
     assert "rewrite_forum_solutions" not in jobs
     run_snakemake(wd, wd / "config.yaml")
     results = wd / "results" / "t" / "answers"
-    ballots = [json.loads((results / "forum_cot_votes" / "rewrites" / f"shard-{k}.summary.json").read_text())
+    ballots = [summary_fields(results / "forum_cot_votes" / "rewrites" / f"shard-{k}.summary.json")
                for k in range(2)]  # fmt: skip
-    votes = [json.loads((results / "majority" / f"shard-{k}.summary.json").read_text())["rewrite_votes"]
+    votes = [summary_fields(results / "majority" / f"shard-{k}.summary.json")["rewrite_votes"]
              for k in range(2)]  # fmt: skip
     sent = sum(b["requests"]["sent"] for b in ballots)
     assert sent >= 1 and sum(v["ballots"] for v in votes) == sum(b["n_out"] for b in ballots) >= 1
