@@ -95,6 +95,21 @@ def test_markdown_rows():
     ) in md
 
 
+def test_rewrite_votes_add_up_over_shards_and_are_reported_only_when_rewrites_voted():
+    votes = [{"rewrites": 3, "ballots": 2, "without_ballot": 1, "changed_majority": 1, "changed_expected_answer": 0},
+             {"rewrites": 2, "ballots": 2, "without_ballot": 0, "changed_majority": 0, "changed_expected_answer": 1}]  # fmt: skip
+    shards = [StepStats(m.step, m.n_in, m.n_out, m.dropped, {**m.counters, "rewrite_votes": v}, m.notes)
+              for m, v in zip(MAJORITY, votes, strict=True)]  # fmt: skip
+    md = statistics_markdown(run_statistics(by_step([*SOLUTIONS, *shards])))
+    assert (
+        "- forum_cot rewrites that voted: 5 rewrites, 4 ballots (1 without an answer: no ballot); "
+        "they changed the majority 1 times and the expected answer 1 times."
+    ) in md
+    assert "forum_cot rewrites that voted" not in statistics_markdown(
+        run_statistics(by_step([*SOLUTIONS, *MAJORITY]))
+    )
+
+
 def test_markdown_without_answers_yet():
     md = statistics_markdown(run_statistics(by_step(SOLUTIONS)))
     assert "| tir/high | 6 | 83.3% | 50 | 1.33 | - |" in md

@@ -128,7 +128,8 @@ def answer_statistics(steps: dict[str, StepStats]) -> dict:
         solution_errors=solutions.counters.get("errors", 0),
     )
     finish_reasons = Counter(solutions.counters.get("finish_reasons", {}))
-    return {"numbers": numbers, **totals, "finish_reasons": finish_reasons}
+    rewrite_votes = Counter(majority.counters.get("rewrite_votes", {}))  # forum_cot.count_as_votes
+    return {"numbers": numbers, **totals, "finish_reasons": finish_reasons, "rewrite_votes": rewrite_votes}
 
 
 def _pct(part: float, whole: float) -> str:
@@ -137,6 +138,18 @@ def _pct(part: float, whole: float) -> str:
 
 def _counts(counter: dict) -> str:
     return ", ".join(f"{k}: {v}" for k, v in sorted(counter.items()) if v) or "-"
+
+
+def _rewrite_vote_lines(votes: dict) -> list[str]:
+    """The forum_cot rewrites that voted (forum_cot.count_as_votes), when any did."""
+    if not votes.get("rewrites"):
+        return []
+    return [
+        f"- forum_cot rewrites that voted: {votes['rewrites']} rewrites, {votes.get('ballots', 0)} ballots "
+        f"({votes.get('without_ballot', 0)} without an answer: no ballot); they changed the majority "
+        f"{votes.get('changed_majority', 0)} times and the expected answer "
+        f"{votes.get('changed_expected_answer', 0)} times."
+    ]
 
 
 def statistics_markdown(stats: dict) -> str:
@@ -178,6 +191,7 @@ def statistics_markdown(stats: dict) -> str:
         f"- Expected answer taken by rule: {_counts(answers['answer_rule'])}.",
         f"- Vote outcome: {_counts(answers['majority_status'])}.",
         f"- Verdicts decided by: {_counts(answers['judge_method'])}.",
+        *_rewrite_vote_lines(answers.get("rewrite_votes") or {}),
         "",
         "| solve rate | problems |",
         "|---|---:|",
