@@ -180,5 +180,5 @@ def test_endpoint_batches_retries_orders_normalizes_and_caches(server, tmp_path)
 def test_endpoint_backend_needs_a_model_of_the_models_map(server):
     with pytest.raises(ConfigError, match="endpoint_model"):
         Embedder.from_config(endpoint_config(server.url, endpoint_model=None), None)
-    with pytest.raises(ConfigError, match="decontam.embedding.endpoint_model: 'nope' is not in models"):
+    with pytest.raises(ConfigError, match=r"decontam\.embedding\.endpoint_model: 'nope' is not in models"):
         Embedder.from_config(endpoint_config(server.url, endpoint_model="nope"), None)
