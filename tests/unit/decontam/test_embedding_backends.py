@@ -182,3 +182,28 @@ def test_endpoint_backend_needs_a_model_of_the_models_map(server):
         Embedder.from_config(endpoint_config(server.url, endpoint_model=None), None)
     with pytest.raises(ConfigError, match=r"decontam\.embedding\.endpoint_model: 'nope' is not in models"):
         Embedder.from_config(endpoint_config(server.url, endpoint_model="nope"), None)
+
+
+def test_endpoint_is_opened_once_per_embedder_and_closed_with_it(server, monkeypatch):
+    """A managed server (scope job) must start once per job, not once per embed() call."""
+    from contextlib import contextmanager
+
+    from mathforge.inference import endpoints
+
+    events = []
+    real_open = endpoints.open_target
+
+    @contextmanager
+    def counting_open(cfg):
+        events.append("open")
+        with real_open(cfg) as target:
+            yield target
+        events.append("close")
+
+    monkeypatch.setattr(endpoints, "open_target", counting_open)
+    embedder = Embedder.from_config(endpoint_config(server.url), None)
+    embedder.embed(TEXTS[:2])
+    embedder.embed(TEXTS[2:])
+    assert events == ["open"]
+    embedder.close()
+    assert events == ["open", "close"]

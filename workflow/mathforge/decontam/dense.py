@@ -172,6 +172,8 @@ class Embedder:
     def close(self) -> None:
         if self.cache:
             self.cache.close()
+        if hasattr(self._encoder, "close"):
+            self._encoder.close()
 
 
 def top_k(queries: np.ndarray, index: np.ndarray, k: int, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:

@@ -8,6 +8,7 @@ backend, so vectors of different backends are never mixed).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -189,12 +190,19 @@ class EndpointEncoder:
         self.model_cfg = model_cfg
         self.batch_size = batch_size
         self.extra = {"truncate_prompt_tokens": truncate_prompt_tokens} if truncate_prompt_tokens else {}
+        self._stack = contextlib.ExitStack()
+        self._target = None
 
     def encode(self, texts: list[str]) -> np.ndarray:
         from mathforge.inference.endpoints import open_target
 
-        with open_target(self.model_cfg) as target:
-            return asyncio.run(self._encode(target, texts))
+        if self._target is None:  # a managed server stays up until close(): one start per job
+            self._target = self._stack.enter_context(open_target(self.model_cfg))
+        return asyncio.run(self._encode(self._target, texts))
+
+    def close(self) -> None:
+        self._stack.close()
+        self._target = None
 
     async def _encode(self, target, texts: list[str]) -> np.ndarray:
         cfg = self.model_cfg
