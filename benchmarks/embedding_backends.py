@@ -94,27 +94,33 @@ def main() -> int:
 
 
 def report(rows: dict[str, dict]) -> int:
+    """One line per backend; the >= 3x target applies to CPU backends (the machine is shared, so
+    the CPU time per text is printed too: it is steadier than the wall rate)."""
     base_name, base = next(iter(rows.items()))
-    header = (f"{'backend':<10} | {'texts/s':>7} | {'ratio':>5} | {'CPU ms/text':>11} | {'cos to base':>11} | "
-              f"{'dense R':>7} | {'dense P':>7} | {'comb. R':>7} | {'comb. P':>7}")  # fmt: skip
+    header = (f"{'backend':<10} | {'texts/s':>7} | {'ratio':>6} | {'CPU ms/text':>11} | {'CPU ratio':>9} | "
+              f"{'cos to base':>11} | {'dense R':>7} | {'dense P':>7} | {'comb. R':>7} | {'comb. P':>7}")  # fmt: skip
     print(header + "\n" + "-" * len(header))
     ok = True
     for name, row in rows.items():
         cosine = float(np.mean(np.sum(row["vectors"] * base["vectors"], axis=1)))
         d, c = row["dense"], row["combined"]
-        print(f"{name:<10} | {row['rate']:>7.1f} | {row['rate'] / base['rate']:>4.2f}x | {row['cpu_ms']:>11.1f} | "
-              f"{cosine:>11.4f} | {d['recall']:>7.3f} | {d['precision']:>7.3f} | {c['recall']:>7.3f} | "
-              f"{c['precision']:>7.3f}")  # fmt: skip
+        cpu_ratio = f"{base['cpu_ms'] / row['cpu_ms']:>8.2f}x" if name != "endpoint" else f"{'-':>9}"
+        print(f"{name:<10} | {row['rate']:>7.1f} | {row['rate'] / base['rate']:>5.2f}x | {row['cpu_ms']:>11.1f} | "
+              f"{cpu_ratio} | {cosine:>11.4f} | {d['recall']:>7.3f} | {d['precision']:>7.3f} | "
+              f"{c['recall']:>7.3f} | {c['precision']:>7.3f}")  # fmt: skip
         if name == base_name:
             continue
         drift = max(
             abs(row[s][m] - base[s][m]) for s in ("dense", "combined") for m in ("recall", "precision")
         )
-        fast = row["rate"] / base["rate"] >= 3
         ok &= drift <= 0.005
-        print(f"  {name} vs {base_name}: speed {'PASS' if fast else 'FAIL'} (target >= 3x), "
-              f"quality {'PASS' if drift <= 0.005 else 'FAIL'} (largest recall/precision change {drift:.4f}, "
-              "target <= 0.005)")  # fmt: skip
+        speed = ""
+        if name != "endpoint":  # the endpoint is the scale-out path (a GPU node), not a CPU speed-up
+            fast = row["rate"] / base["rate"] >= 3
+            ok &= fast
+            speed = f"speed {'PASS' if fast else 'FAIL'} (target >= 3x), "
+        print(f"  {name} vs {base_name}: {speed}quality {'PASS' if drift <= 0.005 else 'FAIL'} "
+              f"(largest recall/precision change {drift:.4f}, target <= 0.005)")  # fmt: skip
     return 0 if ok else 1
 
 
