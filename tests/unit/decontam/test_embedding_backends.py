@@ -207,3 +207,22 @@ def test_endpoint_is_opened_once_per_embedder_and_closed_with_it(server, monkeyp
     assert events == ["open"]
     embedder.close()
     assert events == ["open", "close"]
+
+
+def test_a_job_config_declaring_the_endpoint_model_finds_it(server):
+    """Under the params contract a job sees only its declared settings: the endpoint's model must
+    be among the declared `models` (declared_embedding_model gives the entry to declare)."""
+    from mathforge.decontam.dense import declared_embedding_model
+    from mathforge.params import StageConfig
+
+    cfg = endpoint_config(server.url)
+    judge_only = StageConfig({"decontam": cfg["decontam"], "models": {}}, "decontaminate")
+    with pytest.raises(ConfigError, match="'embedder' is not in models"):
+        Embedder.from_config(judge_only, None)
+    declared = StageConfig(
+        {"decontam": cfg["decontam"], "models": declared_embedding_model(cfg)}, "decontaminate"
+    )
+    embedder = Embedder.from_config(declared, None)
+    assert embedder.embed(TEXTS[:1]).shape == (1, 6)
+    embedder.close()
+    assert declared_embedding_model(validate_config({})) == {}

@@ -55,6 +55,20 @@ def _default_build_dir(cache_path: str | Path | None) -> Path:
     return Path(root) / "mathforge" / "onnx"
 
 
+def declared_embedding_model(config: dict) -> dict:
+    """For the decontaminate rule's `models` param: the model of the `endpoint` backend, Untracked
+    like the stages' models (its identity is part of the embedding cache key; `endpoint_model`
+    itself is tracked with the rest of `decontam`). Empty for the other backends."""
+    from mathforge.inference.models import model_section
+    from mathforge.params import Untracked
+
+    ecfg = config["decontam"]["embedding"]
+    if ecfg["backend"] != "endpoint" or not ecfg["endpoint_model"]:
+        return {}
+    name = ecfg["endpoint_model"]
+    return {name: Untracked(model_section(config, name, "decontam.embedding.endpoint_model"))}
+
+
 class EmbeddingCache:
     def __init__(self, path: str | Path):
         self.path = Path(path)
