@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from mathforge.config import validate_config
-from mathforge.decontam.dense import Embedder
+from mathforge.decontam.dense import Embedder, embedding_cache_path
 from mathforge.decontam.evaluation import build_examples, score
 from mathforge.decontam.lexical import LexicalIndex
 from mathforge.decontam.stage import retrieve
@@ -26,6 +26,18 @@ from mathforge.decontam.stage import retrieve
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data" / "benchmarks"
 DATA = REPO / "tests" / "data" / "decontam"
+
+
+def score_signals(examples, index, vectors, bench_vectors, rcfg: dict) -> dict[str, dict]:
+    """Recall/precision of dense, lexical and combined retrieval (mathforge.decontam.evaluation.score)."""
+    lexical = LexicalIndex([i.text for i in index], n=rcfg["ngram"], max_postings=rcfg["max_postings"])
+    texts = [e.text for e in examples]
+    results = {}
+    for signals in (("dense",), ("lexical",), ("dense", "lexical")):
+        retrieval = retrieve(texts, vectors, bench_vectors, lexical, rcfg, signals=signals)
+        name = "+".join(signals) if len(signals) == 1 else "combined"
+        results[name] = score(examples, [bool(c) for c in retrieval.candidates])
+    return results
 
 
 def main() -> int:
@@ -36,8 +48,10 @@ def main() -> int:
     parser.add_argument("--dense-threshold", type=float, default=None)
     parser.add_argument("--lexical-threshold", type=float, default=None)
     parser.add_argument("--cache", default=None, help="embedding cache (default: a temporary file)")
+    parser.add_argument("--backend", default=None, help="embedding backend (default: the config's)")
     args = parser.parse_args()
-    cfg = validate_config({})["decontam"]
+    full_cfg = validate_config({})
+    cfg = full_cfg["decontam"]
     rcfg = dict(cfg["retrieval"])
     if args.dense_threshold is not None:
         rcfg["dense_threshold"] = args.dense_threshold
@@ -53,7 +67,11 @@ def main() -> int:
     print(f"test set: {len(examples)} examples {kinds}; index: {len(index)} benchmark items")
     with tempfile.TemporaryDirectory() as tmp:
         embedder = Embedder(
-            cfg["embedding"]["model"], cfg["embedding"]["batch_size"], args.cache or Path(tmp) / "e.db"
+            cfg["embedding"]["model"],
+            cfg["embedding"]["batch_size"],
+            args.cache or Path(tmp) / "e.db",
+            backend=args.backend or cfg["embedding"]["backend"],
+            build_dir=embedding_cache_path(full_cfg).parent / "onnx",
         )
         t0 = time.perf_counter()
         bench_vectors = embedder.embed([i.text for i in index])
@@ -61,8 +79,6 @@ def main() -> int:
         embed_s = time.perf_counter() - t0
         embedder.close()
     print(f"embedded {embedder.computed} texts in {embed_s:.1f}s ({embedder.computed / embed_s:.0f}/s)")
-    lexical = LexicalIndex([i.text for i in index], n=rcfg["ngram"], max_postings=rcfg["max_postings"])
-    texts = [e.text for e in examples]
     print(
         f"\nthresholds: dense >= {rcfg['dense_threshold']}, lexical containment >= {rcfg['lexical_threshold']}"
         f" ({rcfg['ngram']}-grams)\n"
@@ -70,13 +86,8 @@ def main() -> int:
     header = f"{'signal':<10} | {'recall':>6} | {'precision':>9} | {'tp':>4} | {'fp':>3} | {'fn':>3} | correct by kind"
     print(header)
     print("-" * len(header))
-    results = {}
-    for signals in (("dense",), ("lexical",), ("dense", "lexical")):
-        retrieval = retrieve(texts, vectors, bench_vectors, lexical, rcfg, signals=signals)
-        flagged = [bool(c) for c in retrieval.candidates]
-        s = score(examples, flagged)
-        name = "+".join(signals) if len(signals) == 1 else "combined"
-        results[name] = s
+    results = score_signals(examples, index, vectors, bench_vectors, rcfg)
+    for name, s in results.items():
         kinds_txt = ", ".join(f"{k} {v}" for k, v in s["correct_by_kind"].items())
         print(
             f"{name:<10} | {s['recall']:>6.3f} | {s['precision']:>9.3f} | {s['tp']:>4} | {s['fp']:>3} | "

@@ -1,7 +1,7 @@
 """Dense retrieval: sentence-transformers embeddings (normalized) and chunked top-k by cosine.
 
-Embeddings are cached by a hash of (model, text) in a small SQLite file, so benchmark
-embeddings are computed once per model and problems are not re-embedded on a rerun.
+Embeddings are cached by a hash of (model, backend, text) in a small SQLite file, so benchmark
+embeddings are computed once per model and backend, and problems are not re-embedded on a rerun.
 """
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from mathforge.decontam.encoders import BACKENDS, EndpointEncoder, OnnxInt8Encoder, TorchEncoder, job_threads
+from mathforge.decontam.onnx_int8 import RECIPE
+from mathforge.errors import ConfigError
 from mathforge.ids import sha256_hex
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,28 @@ def embedding_cache_path(cfg: dict) -> Path:
         return Path(base) / "embeddings.sqlite"
     root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(root) / "mathforge" / "embeddings.sqlite"
+
+
+def _default_build_dir(cache_path: str | Path | None) -> Path:
+    """Built models (the int8 ONNX copy) live beside the embedding cache."""
+    if cache_path:
+        return Path(cache_path).parent / "onnx"
+    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(root) / "mathforge" / "onnx"
+
+
+def declared_embedding_model(config: dict) -> dict:
+    """For the decontaminate rule's `models` param: the model of the `endpoint` backend, Untracked
+    like the stages' models (its identity is part of the embedding cache key; `endpoint_model`
+    itself is tracked with the rest of `decontam`). Empty for the other backends."""
+    from mathforge.inference.models import model_section
+    from mathforge.params import Untracked
+
+    ecfg = config["decontam"]["embedding"]
+    if ecfg["backend"] != "endpoint" or not ecfg["endpoint_model"]:
+        return {}
+    name = ecfg["endpoint_model"]
+    return {name: Untracked(model_section(config, name, "decontam.embedding.endpoint_model"))}
 
 
 class EmbeddingCache:
@@ -73,32 +98,72 @@ class EmbeddingCache:
 
 
 class Embedder:
+    """Cached sentence embeddings from one backend (see mathforge.decontam.encoders).
+
+    The cache key is (model, backend identity, text): the fp32 torch CPU backend keeps the key it
+    always had, every other backend adds its identity, so vectors of two backends never mix.
+    """
+
     def __init__(
-        self, model: str, batch_size: int = 64, cache_path: str | Path | None = None, threads: int = 0
-    ):
+        self, model: str, batch_size: int = 64, cache_path: str | Path | None = None, threads: int = 0,
+        backend: str = "torch", device: str = "cpu", build_dir: str | Path | None = None,
+        endpoint: dict | None = None, truncate_prompt_tokens: int | None = None,
+    ):  # fmt: skip
+        if backend not in BACKENDS:
+            raise ConfigError(f"decontam.embedding.backend must be one of {BACKENDS}, got {backend!r}")
+        if backend == "endpoint" and endpoint is None:
+            raise ConfigError("decontam.embedding.backend 'endpoint' needs decontam.embedding.endpoint_model")
         self.model_name = model
         self.batch_size = batch_size
         self.cache = EmbeddingCache(cache_path) if cache_path else None
-        self._model = None
+        self.backend = backend
+        self.device = device
         self.threads = threads
+        self.build_dir = Path(build_dir) if build_dir else _default_build_dir(cache_path)
+        self.endpoint = endpoint
+        self.truncate_prompt_tokens = truncate_prompt_tokens
+        self._encoder = None
         self.computed = 0
 
-    def _load(self):
-        if self._model is None:
-            import torch
-            from sentence_transformers import SentenceTransformer
+    @classmethod
+    def from_config(cls, cfg: dict, cache_path: str | Path | None) -> Embedder:
+        """The embedder of a full config (`decontam.embedding`; `endpoint_model` names a model)."""
+        ecfg = cfg["decontam"]["embedding"]
+        endpoint = None
+        if ecfg["backend"] == "endpoint" and ecfg["endpoint_model"]:
+            from mathforge.inference.models import model_section
 
-            if self.threads:
-                torch.set_num_threads(self.threads)
-            self._model = SentenceTransformer(resolve_model_path(self.model_name), device="cpu")
-        return self._model
+            endpoint = model_section(cfg, ecfg["endpoint_model"], "decontam.embedding.endpoint_model")
+        return cls(
+            ecfg["model"], ecfg["batch_size"], cache_path, threads=ecfg["threads"], backend=ecfg["backend"],
+            device=ecfg["device"], endpoint=endpoint, truncate_prompt_tokens=ecfg["truncate_prompt_tokens"],
+        )  # fmt: skip
+
+    @property
+    def identity(self) -> str:
+        """What the cache keys on besides the text."""
+        if self.backend == "torch":
+            return self.model_name if self.device == "cpu" else f"{self.model_name}+torch-{self.device}"
+        if self.backend == "onnx_int8":
+            return f"{self.model_name}+onnx_int8:{RECIPE}"
+        from mathforge.inference.endpoints import model_identity
+
+        return f"{self.model_name}+endpoint:{model_identity(self.endpoint)}"
+
+    def _load(self):
+        if self._encoder is None:
+            path = resolve_model_path(self.model_name)
+            threads = job_threads(self.threads)
+            if self.backend == "torch":
+                self._encoder = TorchEncoder(path, self.batch_size, threads, self.device)
+            elif self.backend == "onnx_int8":
+                self._encoder = OnnxInt8Encoder(path, self.batch_size, threads, self.build_dir)
+            else:
+                self._encoder = EndpointEncoder(self.endpoint, self.batch_size, self.truncate_prompt_tokens)
+        return self._encoder
 
     def _compute(self, texts: list[str]) -> np.ndarray:
-        model = self._load()
-        vectors = model.encode(
-            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
-            show_progress_bar=False,
-        )  # fmt: skip
+        vectors = self._load().encode(texts)
         self.computed += len(texts)
         return np.asarray(vectors, dtype=np.float32)
 
@@ -106,7 +171,8 @@ class Embedder:
         """Unit-norm float32 embeddings, one row per text (cached texts are not recomputed)."""
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
-        keys = [sha256_hex(f"{self.model_name}\x1f{t}") for t in texts]
+        identity = self.identity
+        keys = [sha256_hex(f"{identity}\x1f{t}") for t in texts]
         cached = self.cache.get_many(sorted(set(keys))) if self.cache else {}
         missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in cached}.items())
         if missing:
@@ -120,6 +186,8 @@ class Embedder:
     def close(self) -> None:
         if self.cache:
             self.cache.close()
+        if hasattr(self._encoder, "close"):
+            self._encoder.close()
 
 
 def top_k(queries: np.ndarray, index: np.ndarray, k: int, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:

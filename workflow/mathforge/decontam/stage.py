@@ -183,10 +183,11 @@ class Screening:
 
 
 def embed_all(
-    texts: list[str], items: list[BenchmarkItem], dcfg: dict, embedding_cache
+    texts: list[str], items: list[BenchmarkItem], cfg: dict, embedding_cache
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """(problem vectors, benchmark vectors, embeddings computed rather than read from the cache)."""
-    embedder = Embedder(dcfg["embedding"]["model"], dcfg["embedding"]["batch_size"], embedding_cache)
+    """(problem vectors, benchmark vectors, embeddings computed rather than read from the cache).
+    The problem vectors serve both decontamination and dedup: each problem is embedded once."""
+    embedder = Embedder.from_config(cfg, embedding_cache)
     try:
         bench_vectors = embedder.embed([i.text for i in items]) if items else np.zeros((0, 1), np.float32)
         vectors = embedder.embed(texts) if texts else np.zeros((0, 1), np.float32)
@@ -280,7 +281,7 @@ def run(
     rows = table.select(["problem_id", "problem", "source", "expected_answer"]).to_pylist()
     texts = [r["problem"] for r in rows]
     items = load_benchmarks(dcfg["benchmarks"], target)
-    vectors, bench_vectors, computed = embed_all(texts, items, dcfg, embedding_cache)
+    vectors, bench_vectors, computed = embed_all(texts, items, cfg, embedding_cache)
     lexical = LexicalIndex([i.text for i in items], n=rcfg["ngram"], max_postings=rcfg["max_postings"])
     retrieval = retrieve(texts, vectors, bench_vectors, lexical, rcfg)
     screening = screen_candidates(retrieval, rows, items, dcfg)
