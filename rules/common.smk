@@ -1,5 +1,5 @@
 # Input functions and small lookups shared by the rule files (no processing logic here).
-from mathforge.decontam.dense import embedding_cache_path
+from mathforge.decontam.dense import declared_embedding_model, embedding_cache_path
 from mathforge.hygiene.tool_output import code_tag_files
 from mathforge.ids import canonical_json
 from mathforge.inference.endpoints import model_identity
@@ -74,6 +74,11 @@ def family_resources(family="llm"):
 
 def source_shards(wildcards):
     return P.source(wildcards.source)["shards"]
+
+
+def embedding_endpoint_identity():
+    """What embeds with the `endpoint` backend (a changed model re-embeds); None for the others."""
+    return [model_identity(m.value) for m in declared_embedding_model(config).values()] or None
 
 
 def decontam_input(wildcards):

@@ -15,7 +15,8 @@ rule decontaminate:
     params:
         **declare(config, "decontam", untracked=["prompts_dir"]),
         model=stage_model_identity(config, "decontam.judge"),
-        models=declared_models(config, "decontam.judge"),
+        models=declared_models(config, "decontam.judge") | declared_embedding_model(config),
+        embedding_model=embedding_endpoint_identity(),
         store=f"{P.cache}/decontaminate/{{target}}.jsonl",
         embedding_cache=str(embedding_cache_path(config)),
     wildcard_constraints:
