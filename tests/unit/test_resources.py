@@ -69,4 +69,4 @@ def test_every_family_has_factors_by_default():
         res = cfg["resources"][family]
         assert res["mem_mb_per_input_mb"] > 0 and res["runtime_per_input_mb"] > 0, family
         assert res["retry_growth"] >= 1
-    assert cfg["resources"]["cpu"]["mem_mb"] == 2000 and cfg["resources"]["cpu"]["mem_mb_per_input_mb"] == 16
+    assert cfg["resources"]["cpu"]["mem_mb"] == 2000 and cfg["resources"]["cpu"]["mem_mb_per_input_mb"] == 20
