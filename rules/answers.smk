@@ -24,7 +24,7 @@ rule judge_answers:
         f"{P.bench}/judge_answers/shard-{{shard}}.tsv"
     threads: config["answers"]["comparison"]["workers"]
     resources:
-        **stage_resources(config, "answers.judge", "llm"),
+        **stage_job_resources("answers.judge", "llm"),
     conda:
         "../envs/vllm.yaml"
     script:
@@ -53,7 +53,7 @@ rule fill_majority_answer:
         f"{P.bench}/fill_majority_answer/shard-{{shard}}.tsv"
     threads: config["answers"]["comparison"]["workers"]
     resources:
-        **stage_resources(config, "answers.judge", "llm"),
+        **stage_job_resources("answers.judge", "llm"),
     conda:
         "../envs/vllm.yaml"
     script:
@@ -89,7 +89,7 @@ rule rewrite_forum_solutions:
         f"{P.bench}/rewrite_forum_solutions/shard-{{shard}}.tsv"
     threads: config["answers"]["comparison"]["workers"]
     resources:
-        **stage_resources(config, "forum_cot.rewrite", "llm"),
+        **stage_job_resources("forum_cot.rewrite", "llm"),
     conda:
         "../envs/vllm.yaml"
     script:
@@ -117,7 +117,7 @@ rule rewrite_forum_votes:
     benchmark:
         f"{P.bench}/rewrite_forum_votes/shard-{{shard}}.tsv"
     resources:
-        **stage_resources(config, "forum_cot.rewrite", "llm"),
+        **stage_job_resources("forum_cot.rewrite", "llm"),
     conda:
         "../envs/vllm.yaml"
     script:
@@ -147,7 +147,7 @@ rule judge_forum_votes:
         f"{P.bench}/judge_forum_votes/shard-{{shard}}.tsv"
     threads: config["answers"]["comparison"]["workers"]
     resources:
-        **stage_resources(config, "answers.judge", "llm"),
+        **stage_job_resources("answers.judge", "llm"),
     conda:
         "../envs/vllm.yaml"
     script:

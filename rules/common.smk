@@ -14,6 +14,7 @@ from mathforge.inference.models import (
     stage_threads,
 )
 from mathforge.params import Untracked, canonical, declare
+from mathforge.resources import job_resources, wildcard_sized
 
 FORUM_SOURCES = P.source_names("aops_jsonl", "stackexchange_xml")
 TABLE_SOURCES = P.source_names("problem_table")
@@ -68,8 +69,13 @@ def problem_step_files(suffix):
 
 
 def family_resources(family="llm"):
-    res = config["resources"][family]
-    return {"mem_mb": res["mem_mb"], "runtime": res["runtime"], "gpu": res["gpu"]}
+    """A rule's resources: the family's, memory and runtime sized by the job's input (mathforge.resources)."""
+    return job_resources(config["resources"][family], config["resources"][family])
+
+
+def stage_job_resources(stage_key, family):
+    """An LLM stage's resources: its model's (or the family's) as floors, sized by the job's input."""
+    return job_resources(config["resources"][family], stage_resources(config, stage_key, family))
 
 
 def source_shards(wildcards):
@@ -183,12 +189,13 @@ def evaluated_models(stage_key, *judges):
 
 
 def eval_resource(key):
-    """One resource of evaluate_prover: the llm family's, or the evaluated model's own."""
+    """One resource of evaluate_prover: the llm family's, or the evaluated model's own, as floors
+    sized by the job's input."""
 
-    def value(wildcards):
-        return model_resources(config, "llm", model_inference(config, wildcards.model))[key]
+    def floors(wildcards):
+        return model_resources(config, "llm", model_inference(config, wildcards.model))
 
-    return value
+    return wildcard_sized(config["resources"]["llm"], floors, key)
 
 
 def eval_summaries():

@@ -49,12 +49,13 @@ def solver_model(wildcards):
 
 
 def solver_resource(key):
-    """One resource of evaluate_solver: the solutions family's, or the evaluated model's own."""
+    """One resource of evaluate_solver: the solutions family's, or the evaluated model's own, as
+    floors sized by the job's input."""
 
-    def value(wildcards):
-        return model_resources(config, "solutions", solver_model(wildcards))[key]
+    def floors(wildcards):
+        return model_resources(config, "solutions", solver_model(wildcards))
 
-    return value
+    return wildcard_sized(config["resources"]["solutions"], floors, key)
 
 
 def solver_judge_prompts():

@@ -27,7 +27,7 @@ rule decontaminate:
         f"{P.bench}/decontaminate/{{target}}.tsv"
     threads: stage_threads(config, "decontam.judge", "embed")
     resources:
-        **stage_resources(config, "decontam.judge", "embed"),
+        **stage_job_resources("decontam.judge", "embed"),
     conda:
         "../envs/embed.yaml"
     script:

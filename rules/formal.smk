@@ -22,7 +22,7 @@ rule autoformalize:
     benchmark:
         f"{P.bench}/autoformalize/shard-{{shard}}.tsv"
     resources:
-        **stage_resources(config, "formal", "llm"),
+        **stage_job_resources("formal", "llm"),
     conda:
         "../envs/lean.yaml"
     script:

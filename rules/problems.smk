@@ -51,7 +51,7 @@ rule extract_problems:
         f"{P.bench}/extract_problems/{{source}}/shard-{{shard}}.tsv"
     threads: stage_threads(config, "problems.extraction", "llm")
     resources:
-        **stage_resources(config, "problems.extraction", "llm"),
+        **stage_job_resources("problems.extraction", "llm"),
     conda:
         "../envs/vllm.yaml"
     script:
@@ -105,7 +105,7 @@ rule detect_language:
         f"{P.bench}/detect_language/{{source}}/shard-{{shard}}.tsv"
     threads: stage_threads(config, "problems.translation", "llm")
     resources:
-        **stage_resources(config, "problems.translation", "llm"),
+        **stage_job_resources("problems.translation", "llm"),
     conda:
         "../envs/vllm.yaml"
     script:
@@ -132,7 +132,7 @@ rule classify_problems:
         f"{P.bench}/classify_problems/{{source}}/shard-{{shard}}.tsv"
     threads: stage_threads(config, "problems.classification", "llm")
     resources:
-        **stage_resources(config, "problems.classification", "llm"),
+        **stage_job_resources("problems.classification", "llm"),
     conda:
         "../envs/vllm.yaml"
     script:
@@ -158,7 +158,7 @@ rule extract_answers:
         f"{P.bench}/extract_answers/{{source}}/shard-{{shard}}.tsv"
     threads: stage_threads(config, "problems.answers", "llm")
     resources:
-        **stage_resources(config, "problems.answers", "llm"),
+        **stage_job_resources("problems.answers", "llm"),
     conda:
         "../envs/vllm.yaml"
     script:

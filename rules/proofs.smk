@@ -23,7 +23,7 @@ rule prove:
     benchmark:
         f"{P.bench}/prove/shard-{{shard}}.tsv"
     resources:
-        **stage_resources(config, "proofs", "llm"),
+        **stage_job_resources("proofs", "llm"),
     conda:
         "../envs/lean.yaml"
     script:

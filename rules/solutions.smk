@@ -21,7 +21,7 @@ rule generate_solutions:
         f"{P.bench}/generate_solutions/shard-{{shard}}.tsv"
     threads: stage_threads(config, "solutions", "solutions")
     resources:
-        **stage_resources(config, "solutions", "solutions"),
+        **stage_job_resources("solutions", "solutions"),
     conda:
         "../envs/vllm.yaml"
     script:

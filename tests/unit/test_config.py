@@ -71,8 +71,15 @@ def test_ref_objects_get_their_own_default_then_the_shared_definition(schema: di
     )
     assert config["problems"]["answers"]["prompt"] == "extract_answer"
     assert config["problems"]["answers"]["max_tokens"] == 512
-    assert config["resources"]["llm"] == {"threads": 1, "mem_mb": 8000, "runtime": 720, "gpu": 0}
-    assert config["resources"]["cpu"] == {"threads": 1, "mem_mb": 4000, "runtime": 60, "gpu": 0}
+    sizing = {"retry_growth": 1.5, "max_mem_mb": None, "max_runtime": None}
+    assert config["resources"]["llm"] == {
+        "threads": 1, "mem_mb": 8000, "runtime": 720, "gpu": 0, "mem_mb_per_input_mb": 40, "runtime_per_input_mb": 5,
+        **sizing,
+    }  # fmt: skip
+    assert config["resources"]["cpu"] == {
+        "threads": 1, "mem_mb": 4000, "runtime": 60, "gpu": 0, "mem_mb_per_input_mb": 20, "runtime_per_input_mb": 0.1,
+        **sizing,
+    }  # fmt: skip
 
 
 def test_partial_ref_object_keeps_user_values_and_gets_the_rest(schema: dict) -> None:

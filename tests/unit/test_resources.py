@@ -1,0 +1,72 @@
+"""Job resources sized by input (mathforge.resources): floors, per-MB factors, retry growth, caps."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from mathforge.config import load_config
+from mathforge.inference.models import stage_resources
+from mathforge.resources import job_resources, sized_amount, wildcard_sized
+
+FAMILY = {
+    "threads": 1, "mem_mb": 4000, "runtime": 60, "gpu": 0, "mem_mb_per_input_mb": 16,
+    "runtime_per_input_mb": 0.1, "retry_growth": 1.5, "max_mem_mb": None, "max_runtime": None,
+}  # fmt: skip
+
+
+def job(mb: float) -> SimpleNamespace:
+    """What Snakemake passes as `input`: its files' size in MB."""
+    return SimpleNamespace(size_mb=mb)
+
+
+def test_memory_is_the_floor_plus_the_factor_times_the_input():
+    mem = job_resources(FAMILY, FAMILY)["mem_mb"]
+    assert mem(None, job(0), 1) == 4000
+    assert mem(None, job(1000), 1) == 4000 + 16 * 1000
+    assert mem(None, job(0.01), 1) == 4000  # a tiny input rounds to the floor
+
+
+def test_runtime_grows_with_the_input_and_gpu_is_fixed():
+    res = job_resources(FAMILY, {**FAMILY, "gpu": 2})
+    assert res["runtime"](None, job(600), 1) == 60 + 60
+    assert res["gpu"] == 2
+
+
+def test_each_retry_asks_for_more():
+    mem = job_resources(FAMILY, FAMILY)["mem_mb"]
+    first, second, third = (mem(None, job(100), attempt) for attempt in (1, 2, 3))
+    assert (first, second, third) == (5600, 8400, 12600)
+
+
+def test_a_cap_bounds_the_request_but_never_below_the_floor():
+    assert sized_amount(4000, 16, 10_000, 1, 1.5, 64_000) == 64_000
+    assert sized_amount(4000, 16, 10_000, 1, 1.5, 2000) == 4000
+    assert sized_amount(4000, 16, 10, 1, 1.5, None) == 4160
+
+
+def test_a_model_of_its_own_replaces_the_floor_and_keeps_the_family_factors():
+    cfg = load_config(overrides={"models": {"big": {"backend": "vllm", "model": "m", "resources": {"mem_mb": 128000}}},
+                             "proofs": {"model": "big"}})  # fmt: skip
+    floors = stage_resources(cfg, "proofs", "llm")
+    mem = job_resources(cfg["resources"]["llm"], floors)["mem_mb"]
+    per_mb = cfg["resources"]["llm"]["mem_mb_per_input_mb"]
+    assert mem(None, job(0), 1) == 128000
+    assert mem(None, job(100), 1) == 128000 + 100 * per_mb
+
+
+@pytest.mark.parametrize("name,expected", [("mem_mb", 10_000 + 16 * 50), ("runtime", 65), ("gpu", 4)])
+def test_floors_from_the_wildcards_are_sized_by_the_job_input(name, expected):
+    floors = {"big": {"mem_mb": 10_000, "runtime": 60, "gpu": 4}}
+    amount = wildcard_sized(FAMILY, lambda wc: floors[wc.model], name)
+    assert amount(SimpleNamespace(model="big"), job(50), 1) == expected
+
+
+def test_every_family_has_factors_by_default():
+    cfg = load_config(overrides={"resources": {"cpu": {"mem_mb": 2000}}})
+    for family in ("llm", "cpu", "embed", "solutions"):
+        res = cfg["resources"][family]
+        assert res["mem_mb_per_input_mb"] > 0 and res["runtime_per_input_mb"] > 0, family
+        assert res["retry_growth"] >= 1
+    assert cfg["resources"]["cpu"]["mem_mb"] == 2000 and cfg["resources"]["cpu"]["mem_mb_per_input_mb"] == 20
