@@ -43,9 +43,11 @@ NUMBER_WORDS = "zero one two three four five six seven eight nine ten eleven twe
 NUMBER_WORDS = NUMBER_WORDS.split()
 # Lengths (chars): lognormal (median, sigma) fitted to the shared real samples.
 AOPS_POST = (185, 0.8)
-AOPS_REPLIES = (700, 1.0)
+AOPS_REPLIES = (800, 1.0)
 SE_QUESTION = (1050, 0.7)
 SE_ANSWER = (1000, 0.8)
+ANSWERS_PER_QUESTION = (0, 1, 1, 1, 2, 2, 3)  # mean 1.4 (the samples: 1.25 and 1.9)
+ACCEPTED_SHARE = 0.67  # of answered questions: ~57% of all (the samples: 55% and 60%)
 # the name on a line of its own: the stub's {echo} (the rest of the line) is then just the tag
 STATEMENT = "theorem case_{echo}\n    (p q : Prop) (hp : p) (hq : q) : And p q := {proof}"
 
@@ -74,11 +76,15 @@ class Forum:
         while sum(len(w) + 1 for w in out) < chars:
             sentence = self.rng.sample(self.words, self.rng.randint(6, 16))
             out.append(" ".join(sentence).capitalize() + ".")
-        return " ".join(out)
+        text = " ".join(out)
+        if len(text) <= chars:
+            return text
+        head = text[:chars].rsplit(" ", 1)[0].rstrip(".")
+        return head + "." if head else ""
 
     def problem(self, tag: str, proof: bool) -> tuple[str, int | None]:
         """(one-line problem statement, its answer or None for a proof problem)."""
-        context = self.filler(self.rng.randint(40, 160))
+        context = self.filler(self.rng.randint(10, 90))
         if proof:
             return (
                 f"{context} Prove that if p holds and q holds then both hold, for every case labelled {tag}",
@@ -90,12 +96,16 @@ class Forum:
             k + 1,
         )
 
+    def reply(self, answer: int | None, chars: int) -> str:
+        closing = f" So the answer is ${answer}$." if answer is not None else " This proves it."
+        return self.filler(chars - len(closing)) + closing
+
     def replies(self, answer: int | None, chars: int) -> list[str]:
+        """An AoPS discussion of about `chars` characters, in posts of ~400."""
         posts, left = [], chars
         while left > 0:
             size = max(40, min(left, self.length((400, 0.8))))
-            closing = f" So the answer is ${answer}$." if answer is not None else " This proves it."
-            posts.append(self.filler(size) + closing)
+            posts.append(self.reply(answer, size))
             left -= size
         return posts
 
@@ -111,16 +121,15 @@ def aops_record(forum: Forum, i: int, proof: bool) -> dict:
 def se_rows(forum: Forum, i: int, next_id: int, proof: bool) -> list[str]:
     """The <row> lines of one question and its answers (Ids from next_id on)."""
     problem, answer = forum.problem(f"s{i}", proof)
-    n_answers = min(6, int(forum.rng.expovariate(1 / 1.5)))
+    n_answers = forum.rng.choice(ANSWERS_PER_QUESTION)
     answer_ids = list(range(next_id + 1, next_id + 1 + n_answers))
-    accepted = answer_ids[0] if answer_ids and forum.rng.random() < 0.6 else None
-    body = f"<p>{problem}</p>\n<p>{forum.filler(forum.length(SE_QUESTION))}</p>"
+    accepted = answer_ids[0] if answer_ids and forum.rng.random() < ACCEPTED_SHARE else None
+    body = f"<p>{problem}</p>\n<p>{forum.filler(forum.length(SE_QUESTION) - len(problem))}</p>"
     attrs = {"Id": next_id, "PostTypeId": 1, "AcceptedAnswerId": accepted, "Score": forum.rng.randint(-2, 40),
              "CreationDate": "2020-01-01T00:00:00.000", "Tags": "<number-theory>", "Title": problem, "Body": body}  # fmt: skip
     rows = [attrs]
-    for answer_id, text in zip(
-        answer_ids, forum.replies(answer, forum.length(SE_ANSWER) * n_answers), strict=False
-    ):
+    for answer_id in answer_ids:
+        text = forum.reply(answer, forum.length(SE_ANSWER))
         rows.append({"Id": answer_id, "PostTypeId": 2, "ParentId": next_id, "Score": forum.rng.randint(0, 30),
                      "CreationDate": "2020-01-02T00:00:00.000", "Body": f"<p>{text}</p>"})  # fmt: skip
     return [
