@@ -26,6 +26,7 @@ import json
 import math
 import random
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -309,9 +310,9 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
         cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
                "--configfile", str(workdir / "config.yaml"), "--profile", str(REPO / "profiles" / "local"),
                "--cores", str(args.cores)]  # fmt: skip
-        started = time.monotonic()
+        started, before = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
         proc = subprocess.run(cmd, capture_output=True, text=True)
-        wall = time.monotonic() - started
+        wall, after = time.monotonic() - started, resource.getrusage(resource.RUSAGE_CHILDREN)
     finally:
         stub.terminate()
         stub.wait(timeout=10)
@@ -323,6 +324,10 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
           f"{[s['shards'] for s in cfg['sources']]} forum, {cfg['solutions']['n_shards']} solutions, "
           f"{cfg['formal']['n_shards']} formal; {counts['proof']} proof threads")  # fmt: skip
     print_table(costs, planned_jobs(proc.stdout + proc.stderr), wall, args.threads)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    print(f"CPU s of every process of the run (getrusage, stub excluded): {cpu:.1f} "
+          f"(rules' sampled CPU: {sum(c['cpu'] for c in costs.values()):.1f}); "
+          f"largest single process: {after.ru_maxrss / 1024:.0f} MB peak RSS")  # fmt: skip
 
 
 def main() -> None:
