@@ -12,7 +12,8 @@ from conftest import REPO
 
 pytestmark = pytest.mark.e2e
 
-# The rules this config plans (no forum_cot, problem tables, solver eval or hub upload).
+# The rules this config plans today (no forum_cot, problem tables, solver eval or hub upload); the
+# script itself reports any planned rule without a benchmark row.
 EXPECTED_RULES = {
     "ingest_forum", "extract_problems", "detect_language", "classify_problems", "extract_answers",
     "merge_problems", "decontaminate", "generate_solutions", "judge_answers", "fill_majority_answer",
@@ -43,7 +44,7 @@ def test_scale_benchmark_small_n(tmp_path):
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-4000:]
     rows = table_rows(proc.stdout)
-    assert set(rows) == EXPECTED_RULES, proc.stdout
+    assert set(rows) >= EXPECTED_RULES, proc.stdout
     for rule, (jobs, wall, wall_max, cpu, rss) in rows.items():
         assert jobs >= 1 and wall > 0 and 0 < wall_max <= wall and cpu > 0 and rss > 0, (rule, proc.stdout)
     assert "rules without a benchmark row: none" in proc.stdout
