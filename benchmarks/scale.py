@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
@@ -285,17 +286,21 @@ def print_table(costs: dict[str, dict], planned: dict[str, int], wall: float, th
 
 
 def start_stub(tmp: Path) -> tuple[subprocess.Popen, str]:
+    """The scripted stub server in its own process, once it answers /health."""
     from mathforge.inference.processes import free_port
-
-    sys.path.insert(0, str(REPO / "tests"))
-    from conftest import wait_healthy
 
     port = free_port()
     (tmp / "stub.json").write_text(json.dumps(stub_script()))
     cmd = [sys.executable, "-m", "mathforge.inference.stub_server", "--port", str(port), "--script", str(tmp / "stub.json")]  # fmt: skip
-    proc = subprocess.Popen(cmd)
-    wait_healthy(f"http://127.0.0.1:{port}")
-    return proc, f"http://127.0.0.1:{port}"
+    proc, base_url = subprocess.Popen(cmd), f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            with urllib.request.urlopen(base_url + "/health", timeout=1):
+                return proc, base_url
+        except OSError:
+            time.sleep(0.1)
+    proc.terminate()
+    raise SystemExit(f"the stub server at {base_url} did not answer /health")
 
 
 def run(args: argparse.Namespace, workdir: Path) -> None:
