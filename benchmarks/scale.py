@@ -41,6 +41,13 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_BENCHMARKS = REPO.parent / "shared" / "data" / "benchmarks"
 PRIMES = [p for p in range(101, 2000) if all(p % d for d in range(2, int(p**0.5) + 1))]
 EXPONENTS = range(2, 14)  # answer family k: N = p^k has k + 1 divisors
+DIVISOR_QUESTIONS = (
+    "How many positive divisors does ${power}$ have?",
+    "Find the number of positive divisors of ${power}$.",
+    "Count the positive integers that divide ${power}$.",
+    "Determine how many divisors ${power}$ has.",
+    "What is the number of factors of ${power}$?",
+)
 NUMBER_WORDS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
 NUMBER_WORDS = NUMBER_WORDS.split()
 # Lengths (chars): lognormal (median, sigma) fitted to the shared real samples.
@@ -86,17 +93,16 @@ class Forum:
 
     def problem(self, tag: str, proof: bool) -> tuple[str, int | None]:
         """(one-line problem statement, its answer or None for a proof problem)."""
-        context = self.filler(self.rng.randint(10, 90))
+        context = self.filler(self.rng.randint(30, 150))
         if proof:
             return (
                 f"{context} Prove that if p holds and q holds then both hold, for every case labelled {tag}",
                 None,
             )
         k, prime = self.rng.choice(EXPONENTS), self.rng.choice(PRIMES)
-        return (
-            f"{context} Let $p = {prime}$ and $N = p^{{{k}}}$. How many positive divisors does $N$ have?",
-            k + 1,
-        )
+        base, power = self.rng.sample("abcdmnpqrstuvwxyz", 2)
+        ask = self.rng.choice(DIVISOR_QUESTIONS).format(power=power)
+        return f"{context} Let ${base} = {prime}$ and ${power} = {base}^{{{k}}}$. {ask}", k + 1
 
     def reply(self, answer: int | None, chars: int) -> str:
         closing = f" So the answer is ${answer}$." if answer is not None else " This proves it."
@@ -183,7 +189,7 @@ def stub_script() -> dict:
         {"contains": "", "system_contains": "sort math problems by subject", "reply": "Number Theory"},
     ]  # fmt: skip
     for k in EXPONENTS:
-        key, answer = f"$N = p^{{{k}}}$. How many positive divisors", k + 1
+        key, answer = f"^{{{k}}}$. ", k + 1  # only the divisor problems have a `^{k}$. `
         # odd k: a worded plain answer, which only the LLM judge can compare
         plain = f"\\text{{{NUMBER_WORDS[answer]}}}" if k % 2 else str(answer)
         rules += [
