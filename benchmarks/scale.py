@@ -3,8 +3,9 @@
 (1) A seeded generator writes --threads synthetic forum threads: AoPS-shaped JSONL (`forum_post`,
     `forum_discussions`) and a Stack Exchange Posts.xml (questions with Title/Body/Score/Tags and
     their answers by ParentId, some accepted), with lengths drawn from lognormals fitted to the
-    shared real samples (../shared/data/forum: AoPS post median ~185 chars, replies ~700; SE
-    question and answer bodies ~1,000), English filler drawn from Python's own documentation, and
+    shared real samples (../shared/data/forum: AoPS post median ~185 chars, replies ~800; SE
+    question and answer bodies ~1,000), English filler drawn from Python's own documentation (so
+    the same seed gives the same data on the same Python version), and
     --proof-share proof threads. Every problem is distinct (its own words and numbers) and has a
     deterministic answer, so the stub script below gives every stage real work: extraction
     (verbatim), classification, answer extraction, solutions (TIR ones run a Python cell in the
