@@ -46,7 +46,9 @@ def test_scale_benchmark_small_n(tmp_path):
     rows = table_rows(proc.stdout)
     assert set(rows) >= EXPECTED_RULES, proc.stdout
     for rule, (jobs, wall, wall_max, cpu, rss) in rows.items():
-        assert jobs >= 1 and wall > 0 and 0 < wall_max <= wall and cpu > 0 and rss > 0, (rule, proc.stdout)
+        # CPU is Snakemake's sampled figure: a job that ends before its first sample shows 0
+        assert jobs >= 1 and wall > 0 and 0 < wall_max <= wall and cpu >= 0 and rss > 0, (rule, proc.stdout)
+    assert sum(row[3] for row in rows.values()) > 0, proc.stdout
     assert "rules without a benchmark row: none" in proc.stdout
     end_to_end = next(line for line in proc.stdout.splitlines() if line.startswith("end to end:"))
     assert float(end_to_end.split("=")[1].split()[0]) > 0
