@@ -3,12 +3,11 @@ from mathforge.decontam.dense import declared_embedding_model, embedding_cache_p
 from mathforge.hygiene.tool_output import code_tag_files
 from mathforge.ids import canonical_json
 from mathforge.inference.endpoints import model_identity
-from mathforge.evaluation.models import eval_models, model_inference
+from mathforge.evaluation.models import eval_models, evaluated_model_name, model_inference
 from mathforge.inference.models import (
     declared_models,
     model_resources,
     model_section,
-    stage_model_name,
     stage_model_identity,
     stage_resources,
     stage_threads,
@@ -181,8 +180,7 @@ def evaluated_models(stage_key, *judges):
     entry without `model` evaluates `stage_key`'s) and the `judges` stages' models, untracked."""
 
     def models(wildcards):
-        entry = eval_entry("models", wildcards.model)
-        name = entry.get("model") or stage_model_name(config, stage_key)
+        name = evaluated_model_name(config, eval_entry("models", wildcards.model), stage_key)
         return {name: Untracked(model_section(config, name)), **declared_models(config, *judges)}
 
     return models

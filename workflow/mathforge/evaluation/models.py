@@ -12,12 +12,17 @@ import copy
 
 from mathforge.config import validate_config
 from mathforge.dicts import deep_update
-from mathforge.inference.models import model_section, stage_model
+from mathforge.inference.models import model_section, stage_model_name
 
 
 def eval_models(cfg: dict) -> list[dict]:
     """The models to evaluate: the configured ones, or the evaluated stage's own model as `main`."""
     return cfg["eval"]["models"] or [{"name": "main", "model": None, "inference": {}}]
+
+
+def evaluated_model_name(cfg: dict, entry: dict, stage_key: str) -> str:
+    """The `models` name an eval.models entry evaluates: its own `model`, else `stage_key`'s."""
+    return entry.get("model") or stage_model_name(cfg, stage_key)
 
 
 def model_inference(cfg: dict, name: str, stage_key: str = "proofs") -> dict:
@@ -26,10 +31,7 @@ def model_inference(cfg: dict, name: str, stage_key: str = "proofs") -> dict:
     entry = next((m for m in eval_models(cfg) if m["name"] == name), None)
     if entry is None:
         raise KeyError(f"eval.models has no model named {name!r}")
-    if entry.get("model"):
-        base = model_section(cfg, entry["model"], f"eval.models[{name}].model")
-    else:
-        base = stage_model(cfg, stage_key)
+    base = model_section(cfg, evaluated_model_name(cfg, entry, stage_key), f"eval.models[{name}].model")
     if not entry.get("inference"):
         return base
     merged = deep_update(copy.deepcopy(base), entry["inference"])
