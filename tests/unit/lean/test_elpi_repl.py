@@ -3,15 +3,19 @@ over it gives exactly the file backend's results (same Lean, so same messages an
 
 from __future__ import annotations
 
+import faulthandler
 import importlib.util
 import json
+import os
 import subprocess
 import sys
+import time
 
 import pytest
 from conftest import PRELUDE_LEAN
 
-from mathforge.lean.elpi_repl import repl_messages
+from mathforge.lean import elpi_lean
+from mathforge.lean.elpi_repl import ElpiRepl, repl_messages
 from mathforge.lean.repl import LeanREPLPool
 from mathforge.lean.verify import LeanFileBackend, check_proof, check_statement
 
@@ -127,3 +131,25 @@ def test_a_crash_without_an_error_message_is_an_error():
     assert messages[-1] == {"severity": "error", "data": "Lean failed: Stack overflow detected. Aborting."}
     assert repl_messages("", "", 0, line_offset=0) == []
     assert repl_messages("", "", 1 << 8, line_offset=0)[0]["data"] == "Lean failed: exit code 1"
+
+
+def test_a_crashed_child_is_the_file_backends_crash_verdict(monkeypatch):
+    def abort(lean, argv):  # runs in the forked child, as Lean's abort on a stack overflow would
+        faulthandler.disable()  # pytest's, inherited: no traceback of the child
+        os.abort()
+
+    monkeypatch.setattr(elpi_lean, "lean_main", abort)
+    reply = ElpiRepl(lean=None).answer({"cmd": GOOD})
+    via_file = check_proof(
+        LeanFileBackend([sys.executable, "-c", "import os; os.abort()"]), HEADER, STATEMENT, GOOD
+    )
+    assert reply["messages"] == [
+        {"severity": "error", "data": via_file.reason}
+    ]  # "Lean failed: exit code -6"
+
+
+def test_a_child_over_the_time_limit_is_killed(monkeypatch):
+    monkeypatch.setattr(elpi_lean, "lean_main", lambda lean, argv: time.sleep(60))
+    started = time.monotonic()
+    assert ElpiRepl(lean=None, timeout_s=0.2).answer({"cmd": GOOD}) is None
+    assert time.monotonic() - started < 10  # killed and reaped, not waited for

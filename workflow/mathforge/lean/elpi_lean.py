@@ -32,9 +32,13 @@ def load() -> ctypes.CDLL:
 
 
 def initialize(lean: ctypes.CDLL) -> None:
-    """Run the runtime's and the builtin modules' initializers now (single-threaded: no task
-    manager yet), so processes forked from this one skip them: `lean_main` runs them again,
-    but each module's initializer returns at once once it has run."""
+    """Run the runtime's and the builtin modules' initializers now, so processes forked from this
+    one skip them: `lean_main` runs them again, but each returns at once once it has run.
+
+    Fork-safe for `lean --json <file>`: the runtime starts one thread here, libuv's event loop
+    (and its io_uring poller), which a forked child lacks; the frontend never uses that loop (under
+    strace a forked child's checks make no epoll or io_uring call). Lean's task manager, which the
+    frontend does use, is started by `lean_main` itself, in the child."""
     lean.lean_initialize_runtime_module()
     lean.lean_initialize()
 
