@@ -64,6 +64,34 @@ def test_a_missing_repl_is_an_infra_error(tmp_path):
     assert check_proof(pool, HEADER, STATEMENT, GOOD).status == "infra_error"
 
 
+# A REPL that imports the header, then answers every check with an error reply (no `env`), as the
+# real REPL does for an unknown environment or a command it cannot read.
+ERROR_REPLY_REPL = """
+import json, sys
+buf = ""
+for line in sys.stdin:
+    buf += line
+    if line.strip() or not buf.strip():
+        continue
+    cmd, buf = json.loads(buf), ""
+    reply = {"env": 0} if "env" not in cmd else {"message": "Unknown environment."}
+    sys.stdout.write(json.dumps(reply) + "\\n\\n")
+    sys.stdout.flush()
+"""
+
+
+def test_a_repl_error_reply_is_never_a_clean_compile(tmp_path):
+    """A reply without an environment carries no verdict: before, it passed as ok (no messages)."""
+    script = tmp_path / "error_repl.py"
+    script.write_text(ERROR_REPLY_REPL)
+    pool = LeanREPLPool([sys.executable, str(script)], workers=1, timeout_s=30)
+    try:
+        verdict = check_proof(pool, HEADER, STATEMENT, GOOD)
+    finally:
+        pool.close()
+    assert verdict.status == "infra_error" and "Unknown environment." in verdict.reason
+
+
 class _Kimina(BaseHTTPRequestHandler):
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))

@@ -143,6 +143,9 @@ class LeanREPLPool:
                 self._kill(slot)
                 slot, self.restarts = None, self.restarts + 1
                 return CompileResult([], None, True, seconds, ["REPL timed out or died"])
+            if "env" not in response:  # an error reply (unknown environment, unreadable command): no verdict
+                reason = f"the Lean REPL answered without an environment: {response.get('message', response)}"
+                return CompileResult([], None, False, seconds, [], infra_error=reason)
             return CompileResult(
                 _messages_from_repl(response, body_line_offset(header)), 0, False, seconds, []
             )
