@@ -4,7 +4,8 @@ The stub workflow of the end-to-end tests (the whole DAG: forum threads, a Stack
 problem table, solutions, answers, SFT, formal statements, proofs, evaluation; a scripted model,
 so the numbers are about scheduling, not generation), run (a) with the local profile and (b)
 through the running Slurm (`.ci/slurm.sh start`) with profiles/slurm + profiles/slurm-ci, each
-from scratch in its own directory, in one run. Prints jobs, wall seconds and the ratio.
+from scratch in its own directory, in one run. Prints jobs, sbatch submissions (a group job is
+one), wall seconds and the ratio.
 
     .venv/bin/python benchmarks/slurm_overhead.py
 """
@@ -26,7 +27,8 @@ from conftest import STUB_WORKFLOW_SCRIPT, write_stub_workflow  # noqa: E402
 from mathforge.inference.processes import free_port  # noqa: E402
 
 
-def run(workdir: Path, *profile: str) -> tuple[float, int]:
+def run(workdir: Path, *profile: str) -> tuple[float, int, int]:
+    """Wall seconds, jobs and sbatch submissions (group jobs: one for all their jobs) of a run."""
     cmd = ["timeout", "-s", "KILL", "3600", sys.executable, "-m", "snakemake", "--snakefile",
            str(REPO / "Snakefile"), "--directory", str(workdir), "--configfile", str(workdir / "config.yaml"),
            *profile]  # fmt: skip
@@ -35,8 +37,10 @@ def run(workdir: Path, *profile: str) -> tuple[float, int]:
     seconds = time.monotonic() - started
     if proc.returncode != 0:
         raise SystemExit(f"snakemake failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
-    done = re.findall(r"(\d+) of (\d+) steps \(100%\) done", proc.stdout + proc.stderr)
-    return seconds, int(done[-1][1]) if done else 0
+    output = proc.stdout + proc.stderr
+    done = re.findall(r"(\d+) of (\d+) steps \(100%\) done", output)
+    submissions = len(re.findall(r"has been submitted with SLURM jobid", output))
+    return seconds, int(done[-1][1]) if done else 0, submissions
 
 
 def main() -> None:
@@ -62,9 +66,9 @@ def main() -> None:
         finally:
             stub.terminate()
             stub.wait()
-    print(f"\n{'profile':>8} {'jobs':>6} {'wall s':>8} {'s/job':>7}")
-    for name, (seconds, jobs) in results.items():
-        print(f"{name:>8} {jobs:>6} {seconds:>8.1f} {seconds / max(jobs, 1):>7.2f}")
+    print(f"\n{'profile':>8} {'jobs':>6} {'sbatch':>7} {'wall s':>8} {'s/job':>7}")
+    for name, (seconds, jobs, submissions) in results.items():
+        print(f"{name:>8} {jobs:>6} {submissions:>7} {seconds:>8.1f} {seconds / max(jobs, 1):>7.2f}")
     print(f"slurm / local wall time: {results['slurm'][0] / results['local'][0]:.2f}x")
 
 

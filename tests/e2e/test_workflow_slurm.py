@@ -66,13 +66,23 @@ def test_slurm_run_gives_the_local_artifacts(tmp_path, stub_server):
     proc = subprocess.run(cmd, capture_output=True, text=True, start_new_session=True)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"Slurm run failed ({proc.returncode}):\n{output[-6000:]}"
-    submitted = re.findall(r"Job \d+ has been submitted with SLURM jobid (\d+)", output)
-    assert len(submitted) >= 20, output[-3000:]  # every non-local job went through sbatch
+    # One sbatch per group job (log under logs/slurm/group_<name>/) or ungrouped job.
+    submitted = re.findall(r"Job \S+ has been submitted with SLURM jobid (\d+) \(log: ([^)]*)\)", output)
+    jobs = int(re.findall(r"\d+ of (\d+) steps \(100%\) done", output)[-1])
+    assert jobs >= 30 and 5 <= len(submitted) <= jobs // 2, (jobs, len(submitted), output[-3000:])
+    group_of = {slurm_id: re.search(r"/group_(\w+)/", log) for slurm_id, log in submitted}
+    group_of = {slurm_id: m.group(1) for slurm_id, m in group_of.items() if m}
+    assert {"sources", "problems_llm", "solutions_llm", "finish"} <= set(group_of.values()), group_of
     accounted = subprocess.run(
-        ["sacct", "-n", "-X", "-P", "-o", "JobID,State", "-j", ",".join(submitted)],
+        ["sacct", "-n", "-X", "-P", "-o", "JobID,State,Partition", "-j", ",".join(group_of | dict(submitted))],
         capture_output=True, text=True, check=True,
     ).stdout.split()  # fmt: skip
-    assert accounted and all(line.endswith("|COMPLETED") for line in accounted), accounted
+    assert len(accounted) == len(submitted) and all("|COMPLETED|" in line for line in accounted), accounted
+    # A group job goes to its members' partition: the CPU groups to cpu, the LLM chains to gpu.
+    partition = {line.split("|")[0]: line.split("|")[2] for line in accounted}
+    for slurm_id, group in group_of.items():
+        expected = "gpu" if group.endswith("_llm") else "cpu"
+        assert partition[slurm_id] == expected, (group, slurm_id, partition[slurm_id])
 
     local_artifacts, slurm_artifacts = artifacts(local / "results" / "t"), artifacts(slurm / "results" / "t")
     assert sorted(slurm_artifacts) == sorted(local_artifacts)
