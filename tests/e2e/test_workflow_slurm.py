@@ -14,7 +14,10 @@ import sys
 
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from conftest import REPO, STUB_WORKFLOW_SCRIPT, require_slurm, run_snakemake, write_stub_workflow
+
+from mathforge.config import load_config
 
 pytestmark = pytest.mark.e2e
 
@@ -66,13 +69,29 @@ def test_slurm_run_gives_the_local_artifacts(tmp_path, stub_server):
     proc = subprocess.run(cmd, capture_output=True, text=True, start_new_session=True)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"Slurm run failed ({proc.returncode}):\n{output[-6000:]}"
-    submitted = re.findall(r"Job \d+ has been submitted with SLURM jobid (\d+)", output)
-    assert len(submitted) >= 20, output[-3000:]  # every non-local job went through sbatch
+    # One sbatch per group job (log under logs/slurm/group_<group>_<its rules>/) or ungrouped job.
+    submitted = re.findall(r"Job \S+ has been submitted with SLURM jobid (\d+) \(log: ([^)]*)\)", output)
+    jobs = int(re.findall(r"\d+ of (\d+) steps \(100%\) done", output)[-1])
+    assert jobs >= 30 and 5 <= len(submitted) <= jobs // 2, (jobs, len(submitted), output[-3000:])
+    groups = set(yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())["groups"].values())
+    group_of = {slurm_id: [g for g in groups if f"/group_{g}_" in log] for slurm_id, log in submitted}
+    group_of = {slurm_id: found[0] for slurm_id, found in group_of.items() if found}
+    assert {"sources", "problems_llm", "solutions_llm", "finish"} <= set(group_of.values()), group_of
     accounted = subprocess.run(
-        ["sacct", "-n", "-X", "-P", "-o", "JobID,State", "-j", ",".join(submitted)],
+        ["sacct", "-n", "-X", "-P", "-o", "JobID,State,Partition,AllocCPUS,TimelimitRaw",
+         "-j", ",".join(slurm_id for slurm_id, _ in submitted)],
         capture_output=True, text=True, check=True,
     ).stdout.split()  # fmt: skip
-    assert accounted and all(line.endswith("|COMPLETED") for line in accounted), accounted
+    accounted = {line.split("|")[0]: line.split("|")[1:] for line in accounted}
+    assert len(accounted) == len(submitted), accounted
+    assert all(state == "COMPLETED" for state, *_ in accounted.values()), accounted
+    for slurm_id, group in group_of.items():
+        _, partition, cpus, minutes = accounted[slurm_id]
+        # A group job goes to its jobs' partition: the CPU groups to cpu, the LLM chains to gpu.
+        assert partition == ("gpu" if group.endswith("_llm") else "cpu"), (group, slurm_id, partition)
+        if group == "sources":
+            # Three one-thread ingests run one after another (`lane`): one CPU, their runtimes added.
+            assert (cpus, int(minutes)) == ("1", 3 * load_config()["resources"]["cpu"]["runtime"])
 
     local_artifacts, slurm_artifacts = artifacts(local / "results" / "t"), artifacts(slurm / "results" / "t")
     assert sorted(slurm_artifacts) == sorted(local_artifacts)

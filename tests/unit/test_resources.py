@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from types import SimpleNamespace
 
 import pytest
@@ -16,9 +17,24 @@ FAMILY = {
 }  # fmt: skip
 
 
-def job(mb: float) -> SimpleNamespace:
-    """What Snakemake passes as `input`: its files' size in MB."""
-    return SimpleNamespace(size_mb=mb)
+class Input(list):
+    """What Snakemake passes as `input`: its files, and their size in MB, which raises like
+    Snakemake's when one of them is missing."""
+
+    def __init__(self, files=(), mb: float = 0.0):
+        super().__init__(files)
+        self.mb = mb
+
+    @property
+    def size_mb(self) -> float:
+        for f in self:
+            if not os.path.exists(f):
+                raise FileNotFoundError(f)
+        return self.mb
+
+
+def job(mb: float) -> Input:
+    return Input(mb=mb)
 
 
 def test_memory_is_the_floor_plus_the_factor_times_the_input():
@@ -32,6 +48,20 @@ def test_runtime_grows_with_the_input_and_gpu_is_fixed():
     res = job_resources(FAMILY, {**FAMILY, "gpu": 2})
     assert res["runtime"](None, job(600), 1) == 60 + 60
     assert res["gpu"] == 2
+
+
+def test_input_still_to_be_made_counts_as_nothing(tmp_path):
+    # In a group job a member's input is made by an earlier member after Snakemake sized the
+    # group: the member must count at its floor (plus the input that is there), not fail or
+    # drop out of the group's sums.
+    made = tmp_path / "made.parquet"
+    made.write_bytes(b"x" * 2**20)
+    res = job_resources(FAMILY, FAMILY)
+    both = Input([str(made), str(tmp_path / "to_be_made.parquet")])
+    assert res["mem_mb"](None, both, 1) == 4000 + 16
+    assert res["runtime"](None, Input([str(tmp_path / "to_be_made.parquet")]), 1) == 60
+    amount = wildcard_sized(FAMILY, lambda wc: {"mem_mb": 10_000, "runtime": 60, "gpu": 4}, "mem_mb")
+    assert amount(SimpleNamespace(model="big"), both, 1) == 10_000 + 16
 
 
 def test_each_retry_asks_for_more():

@@ -9,10 +9,17 @@ with no data (the interpreter, its libraries, a model server). On top of them co
 resubmitted with more when Snakemake runs with `--retries`), capped at `max_mem_mb` / `max_runtime`
 (a node's memory, a partition's time limit) but never below the floor. A model's own `resources`
 (the models map) replace the floors, as they did before these were sized.
+
+Input files not made yet count as 0 MB (the job is sized by the input that exists, the floor if
+none): Snakemake sizes a job again once its input is there, before submitting it, except inside a
+group job (profiles/slurm `groups`), whose resources it adds up at submission, when a member's input
+is still to be made by an earlier member. Left unsized, that member would drop out of the group's
+summed runtime and max memory; at its floor it counts.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -43,11 +50,19 @@ def sizing(family: dict, floors: dict) -> dict[str, dict[str, Any]]:
     }
 
 
+def made_input_mb(input) -> float:
+    """MB of the job's input files that exist (Snakemake's `input.size_mb` when all do)."""
+    made = [f for f in input if os.path.exists(f)]
+    if len(made) == len(input):
+        return input.size_mb
+    return sum(os.path.getsize(f) for f in made) / 2**20
+
+
 def input_sized(floor: int, per_input_mb: float, growth: float, cap: int | None) -> Callable[..., int]:
     """A Snakemake resource callable: the amount for the job's input files and attempt."""
 
     def amount(wildcards, input, attempt):  # Snakemake passes its arguments by these names
-        return sized_amount(floor, per_input_mb, input.size_mb, attempt, growth, cap)
+        return sized_amount(floor, per_input_mb, made_input_mb(input), attempt, growth, cap)
 
     return amount
 
@@ -66,6 +81,6 @@ def wildcard_sized(family: dict, floors_of: Callable[[Any], dict], name: str) ->
         floors = floors_of(wildcards)
         if name not in SIZED:
             return floors[name]
-        return sized_amount(input_mb=input.size_mb, attempt=attempt, **sizing(family, floors)[name])
+        return sized_amount(input_mb=made_input_mb(input), attempt=attempt, **sizing(family, floors)[name])
 
     return amount
