@@ -180,7 +180,7 @@ def test_new_data_as_a_new_source_reruns_none_of_the_old_jobs_and_equals_a_full_
     run-wide aggregates (merge, SFT writers, report, publish) run; no job of an old source reruns;
     its duplicate of an old problem is dropped against the old source; and every artifact equals
     a rebuild from scratch of the grown config."""
-    wd, config, server = finished
+    wd, config, _server = finished
     all_jobs = sum(planned_jobs(run_snakemake(wd, config, "-n", "--forceall").output).values())
     (wd / "data" / "forum_new.jsonl").write_text("".join(json.dumps(t) + "\n" for t in NEW_SOURCE_THREADS))
     cfg = yaml.safe_load(config.read_text())
