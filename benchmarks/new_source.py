@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scale import REPO, Forum, aops_record, scale_config, start_stub, write_forum_data  # noqa: E402
+from scale import REPO, Forum, aops_record, scale_config, start_stub, write_forum_data
 
 NEW_SOURCE = {"name": "aops_new", "format": "aops_jsonl", "path": "data/new.jsonl", "site": "aops.example.org",
               "shards": 1, "solution_shards": 1, "formal_shards": 1}  # fmt: skip
