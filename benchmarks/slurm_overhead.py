@@ -11,6 +11,7 @@ from scratch in its own directory, in one run. Prints jobs, wall seconds and the
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import subprocess
@@ -40,6 +41,9 @@ def run(workdir: Path, *profile: str) -> tuple[float, int]:
 
 
 def main() -> None:
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         port = free_port()

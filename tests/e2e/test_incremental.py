@@ -87,12 +87,14 @@ def test_a_killed_generation_job_loses_and_duplicates_nothing(tmp_path, stub_ser
     server = stub_server({**STUB_WORKFLOW_SCRIPT, "delay_s": 0.4})
     config = write_stub_workflow(tmp_path, server.base_url)
     cfg = yaml.safe_load(config.read_text())
-    cfg["solutions"].update({"n_shards": 1, "n_tir": 0, "n_plain": 12})
+    cfg["solutions"].update({"n_tir": 0, "n_plain": 12})
+    # solutions shards are per source: one forum shard holds all of forum's kept problems
+    next(s for s in cfg["sources"] if s["name"] == "forum")["solution_shards"] = 1
     cfg["inference"]["max_concurrent_requests"] = 2
     config.write_text(yaml.safe_dump(cfg))
-    target = "results/t/solutions/shard-0.parquet"
-    run_snakemake(tmp_path, config, "results/t/decontam/answers/set.parquet")
-    store = tmp_path / "results" / "t" / ".requests" / "generate_solutions" / "shard-0.jsonl"
+    target = "results/t/solutions/forum/shard-0.parquet"
+    run_snakemake(tmp_path, config, "results/t/decontam/answers/forum/set.parquet")
+    store = tmp_path / "results" / "t" / ".requests" / "generate_solutions" / "forum" / "shard-0.jsonl"
     proc = subprocess.Popen(
         snakemake_command(tmp_path, config, target), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -103,7 +105,9 @@ def test_a_killed_generation_job_loses_and_duplicates_nothing(tmp_path, stub_ser
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     stored_at_kill = len(store.read_text().splitlines())
-    problems = pq.read_table(tmp_path / "results" / "t" / "decontam" / "answers" / "set.parquet").num_rows
+    problems = pq.read_table(
+        tmp_path / "results" / "t" / "decontam" / "answers" / "forum" / "set.parquet"
+    ).num_rows
     assert 5 <= stored_at_kill < problems * 12, "the job must be killed mid-way"
     sent_before_rerun = server.stats()["requests"]
 
