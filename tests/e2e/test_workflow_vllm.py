@@ -68,6 +68,7 @@ def finished_run(tmp_path_factory):
                 "license": "AoPS terms",
                 "max_threads": LIMITS["aops"],
                 "shards": 2,
+                "solution_shards": 2,
             },
             {
                 "name": "math_se",
@@ -98,7 +99,7 @@ def finished_run(tmp_path_factory):
         },
         # A few solutions per problem, TIR through the real sandbox.
         "solutions": {
-            "n_shards": 2,
+            "n_shards": 1,  # per source (aops has 2)
             "n_tir": 2,
             "n_plain": 1,
             "efforts": ["low"],
