@@ -152,14 +152,16 @@ def se_rows(forum: Forum, i: int, next_id: int, proof: bool) -> list[str]:
 
 
 def write_forum_data(data: Path, threads: int, seed: int, se_share: float, proof_share: float) -> dict:
-    """data/forum.jsonl and data/Posts.xml; returns counts."""
+    """data/forum.jsonl and data/Posts.xml; returns counts (threads per source, proof threads in
+    all and per source)."""
     forum = Forum(seed)
     n_se = round(threads * se_share)
-    counts = {"aops": threads - n_se, "se": n_se, "proof": 0}
+    counts = {"aops": threads - n_se, "se": n_se, "proof": 0, "proofs": {"aops": 0, "se": 0}}
     with (data / "forum.jsonl").open("w") as fh:
         for i in range(threads - n_se):
             proof = forum.rng.random() < proof_share
             counts["proof"] += proof
+            counts["proofs"]["aops"] += proof
             fh.write(json.dumps(aops_record(forum, i, proof)) + "\n")
     next_id = 1
     with (data / "Posts.xml").open("w") as fh:
@@ -167,6 +169,7 @@ def write_forum_data(data: Path, threads: int, seed: int, se_share: float, proof
         for i in range(n_se):
             proof = forum.rng.random() < proof_share
             counts["proof"] += proof
+            counts["proofs"]["se"] += proof
             rows = se_rows(forum, i, next_id, proof)
             next_id += len(rows)
             fh.write("\n".join(rows) + "\n")
@@ -223,7 +226,8 @@ def lean_config(demo_lean: dict, backend: str) -> dict:
 def scale_config(
     base_url: str, counts: dict, per_shard: int, solutions: tuple[int, int], lean_backend: str = "repl"
 ) -> dict:
-    """The run's config: both forum sources, the stub endpoint, shards scaled with N."""
+    """The run's config: both forum sources, the stub endpoint, shards scaled with N (solution and
+    formal shards are per source, each sized by its own source's threads)."""
     demo = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
     n_tir, n_plain = solutions
     decontam = [
@@ -231,23 +235,23 @@ def scale_config(
         for name, field in (("math500", "problem"), ("gsm8k_test", "question"), ("aime24", "problem"))
         if (SHARED_BENCHMARKS / f"{name}.jsonl").exists()
     ]
-    problems = counts["aops"] + counts["se"]
     return {
         "dataset": "scale",
         "sources": [
             {"name": "aops", "format": "aops_jsonl", "path": "data/forum.jsonl", "site": "aops.example.org",
-             "shards": shards(counts["aops"], per_shard)},
+             "shards": shards(counts["aops"], per_shard), "solution_shards": shards(counts["aops"], per_shard // 2),
+             "formal_shards": shards(counts["proofs"]["aops"], per_shard)},
             {"name": "se", "format": "stackexchange_xml", "path": "data/Posts.xml", "site": "se.example.org",
-             "shards": shards(counts["se"], per_shard)},
+             "shards": shards(counts["se"], per_shard), "solution_shards": shards(counts["se"], per_shard // 2),
+             "formal_shards": shards(counts["proofs"]["se"], per_shard)},
         ],
         "problems": {"language": {"enabled": True}, "problem_type": {"enabled": True}},
         "inference": {"backend": "openai", "model": "stub", "max_concurrent_requests": 64,
                       "openai": {"base_urls": [base_url], "api_key_env": None}},
         "decontam": {"benchmarks": decontam},
-        "solutions": {"n_shards": shards(problems, per_shard // 2), "n_tir": n_tir, "n_plain": n_plain,
-                      "efforts": ["low"]},
+        "solutions": {"n_tir": n_tir, "n_plain": n_plain, "efforts": ["low"]},
         "lean": lean_config(demo["lean"], lean_backend),
-        "formal": {"n_shards": shards(counts["proof"], per_shard), "max_turns": 2, "effort_via": "none"},
+        "formal": {"max_turns": 2, "effort_via": "none"},
         "proofs": {"n_pass": 2, "max_turns": 2},
         "eval": {"benchmarks": [{"name": "prelude", "path": str(REPO / "config" / "demo" / "prelude_eval.jsonl")}],
                  "n_samples": 2, "max_turns": 1},
@@ -349,8 +353,9 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
         raise SystemExit(f"snakemake failed (log: {workdir / 'snakemake.log'}):\n{proc.stderr[-4000:]}")
     costs = rule_costs(workdir / "logs" / "scale" / "benchmarks")
     print(f"\n{args.threads:,} threads (seed {args.seed}), --cores {args.cores}, shards: "
-          f"{[s['shards'] for s in cfg['sources']]} forum, {cfg['solutions']['n_shards']} solutions, "
-          f"{cfg['formal']['n_shards']} formal; {counts['proof']} proof threads")  # fmt: skip
+          f"{[s['shards'] for s in cfg['sources']]} forum, {[s['solution_shards'] for s in cfg['sources']]} "
+          f"solutions, {[s['formal_shards'] for s in cfg['sources']]} formal (aops, se); "
+          f"{counts['proof']} proof threads")  # fmt: skip
     print_table(costs, planned_jobs(proc.stdout + proc.stderr), wall, args.threads)
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     print(f"CPU s of every process of the run (getrusage, stub excluded): {cpu:.1f} "

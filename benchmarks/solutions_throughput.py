@@ -34,6 +34,9 @@ from mathforge.io import read_records
 from mathforge.solving.generate import build_tasks, run_tasks
 from mathforge.text import last_boxed
 
+# The demo's decontaminated answer problems: one set per source.
+DEMO_SETS = "results/demo/decontam/answers"
+
 
 def measure(label: str, cfg: dict, problems: list[dict], workdir: Path) -> dict:
     tasks = [task for _, _, task in build_tasks(problems, cfg)]
@@ -62,14 +65,21 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--config", default=str(REPO_ROOT / "config" / "demo.yaml"))
-    parser.add_argument("--problems", default="results/demo/decontam/answers/set.parquet")
+    parser.add_argument(
+        "--problems",
+        nargs="+",
+        help=f"decontaminated answer sets (default: every source's, {DEMO_SETS}/<source>/set.parquet)",
+    )
     parser.add_argument("--base-url", help="use a running OpenAI-compatible server instead of starting one")
     parser.add_argument("--model", default="q")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    if not Path(args.problems).exists():
-        sys.exit(f"{args.problems} not found: run `make demo` first (or pass --problems <set.parquet>)")
-    problems = read_records(args.problems)
+    paths = args.problems or sorted(str(p) for p in Path(DEMO_SETS).glob("*/set.parquet"))
+    missing = [p for p in paths if not Path(p).exists()]
+    if not paths or missing:
+        sys.exit(f"{missing or DEMO_SETS + '/*/set.parquet'} not found: run `make demo` first "
+                 "(or pass --problems <set.parquet> ...)")  # fmt: skip
+    problems = [row for path in paths for row in read_records(path)]
     cfg = validate_config(yaml.safe_load(Path(args.config).read_text()))
 
     def with_server(base_urls: list[str], model: str) -> dict:

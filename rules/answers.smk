@@ -6,22 +6,22 @@
 
 rule judge_answers:
     input:
-        solutions=f"{P.results}/solutions/shard-{{shard}}.parquet",
+        solutions=f"{P.results}/solutions/{{source}}/shard-{{shard}}.parquet",
         prompt=prompt_file(config["answers"]["judge"]["prompt"]),
     output:
-        judged=f"{P.results}/answers/judged/shard-{{shard}}.parquet",
-        summary=f"{P.results}/answers/judged/shard-{{shard}}.summary.json",
+        judged=f"{P.results}/answers/judged/{{source}}/shard-{{shard}}.parquet",
+        summary=f"{P.results}/answers/judged/{{source}}/shard-{{shard}}.summary.json",
     params:
         **declare(config, "answers.judge", "answers.comparison", untracked=["prompts_dir", "answers.comparison.workers"]),
         model=stage_model_identity(config, "answers.judge"),
         models=declared_models(config, "answers.judge"),
-        store=f"{P.cache}/judge_answers/shard-{{shard}}.jsonl",
+        store=f"{P.cache}/judge_answers/{{source}}/shard-{{shard}}.jsonl",
     wildcard_constraints:
         shard=r"\d+",
     log:
-        f"{P.logs}/judge_answers/shard-{{shard}}.log",
+        f"{P.logs}/judge_answers/{{source}}/shard-{{shard}}.log",
     benchmark:
-        f"{P.bench}/judge_answers/shard-{{shard}}.tsv"
+        f"{P.bench}/judge_answers/{{source}}/shard-{{shard}}.tsv"
     threads: config["answers"]["comparison"]["workers"]
     resources:
         **stage_job_resources("answers.judge", "llm"),
@@ -33,24 +33,24 @@ rule judge_answers:
 
 rule fill_majority_answer:
     input:
-        judged=f"{P.results}/answers/judged/shard-{{shard}}.parquet",
+        judged=f"{P.results}/answers/judged/{{source}}/shard-{{shard}}.parquet",
         prompt=prompt_file(config["answers"]["judge"]["prompt"]),
         rewrite_votes=rewrite_votes_input(),
     output:
-        majority=f"{P.results}/answers/majority/shard-{{shard}}.parquet",
-        final_judged=f"{P.results}/answers/final_judged/shard-{{shard}}.parquet",
-        summary=f"{P.results}/answers/majority/shard-{{shard}}.summary.json",
+        majority=f"{P.results}/answers/majority/{{source}}/shard-{{shard}}.parquet",
+        final_judged=f"{P.results}/answers/final_judged/{{source}}/shard-{{shard}}.parquet",
+        summary=f"{P.results}/answers/majority/{{source}}/shard-{{shard}}.summary.json",
     params:
         **declare(config, "answers", untracked=["prompts_dir", "answers.comparison.workers"]),
         model=stage_model_identity(config, "answers.judge"),
         models=declared_models(config, "answers.judge"),
-        store=f"{P.cache}/fill_majority_answer/shard-{{shard}}.jsonl",
+        store=f"{P.cache}/fill_majority_answer/{{source}}/shard-{{shard}}.jsonl",
     wildcard_constraints:
         shard=r"\d+",
     log:
-        f"{P.logs}/fill_majority_answer/shard-{{shard}}.log",
+        f"{P.logs}/fill_majority_answer/{{source}}/shard-{{shard}}.log",
     benchmark:
-        f"{P.bench}/fill_majority_answer/shard-{{shard}}.tsv"
+        f"{P.bench}/fill_majority_answer/{{source}}/shard-{{shard}}.tsv"
     threads: config["answers"]["comparison"]["workers"]
     resources:
         **stage_job_resources("answers.judge", "llm"),
@@ -63,15 +63,15 @@ rule fill_majority_answer:
 rule rewrite_forum_solutions:
     # forum_cot.enabled: the shard's forum answers rewritten into solutions, judged against the final answer
     input:
-        majority=f"{P.results}/answers/majority/shard-{{shard}}.parquet",
-        problems=f"{P.results}/decontam/answers/set.parquet",
+        majority=f"{P.results}/answers/majority/{{source}}/shard-{{shard}}.parquet",
+        problems=f"{P.results}/decontam/answers/{{source}}/set.parquet",
         prompts=[
             prompt_file(config["forum_cot"]["rewrite"]["prompt"]),
             prompt_file(config["answers"]["judge"]["prompt"]),
         ],
     output:
-        rewritten=f"{P.results}/answers/forum_cot/shard-{{shard}}.parquet",
-        summary=f"{P.results}/answers/forum_cot/shard-{{shard}}.summary.json",
+        rewritten=f"{P.results}/answers/forum_cot/{{source}}/shard-{{shard}}.parquet",
+        summary=f"{P.results}/answers/forum_cot/{{source}}/shard-{{shard}}.summary.json",
     params:
         **declare(
             config, "forum_cot", "answers.judge", "answers.comparison", untracked=["prompts_dir", "answers.comparison.workers"]
@@ -79,14 +79,14 @@ rule rewrite_forum_solutions:
         model=stage_model_identity(config, "forum_cot.rewrite"),
         judge_model=stage_model_identity(config, "answers.judge"),
         models=declared_models(config, "forum_cot.rewrite", "answers.judge"),
-        store=f"{P.cache}/rewrite_forum_solutions/shard-{{shard}}.jsonl",
-        judge_store=f"{P.cache}/rewrite_forum_solutions/shard-{{shard}}.judge.jsonl",
+        store=f"{P.cache}/rewrite_forum_solutions/{{source}}/shard-{{shard}}.jsonl",
+        judge_store=f"{P.cache}/rewrite_forum_solutions/{{source}}/shard-{{shard}}.judge.jsonl",
     wildcard_constraints:
         shard=r"\d+",
     log:
-        f"{P.logs}/rewrite_forum_solutions/shard-{{shard}}.log",
+        f"{P.logs}/rewrite_forum_solutions/{{source}}/shard-{{shard}}.log",
     benchmark:
-        f"{P.bench}/rewrite_forum_solutions/shard-{{shard}}.tsv"
+        f"{P.bench}/rewrite_forum_solutions/{{source}}/shard-{{shard}}.tsv"
     threads: config["answers"]["comparison"]["workers"]
     resources:
         **stage_job_resources("forum_cot.rewrite", "llm"),
@@ -99,23 +99,23 @@ rule rewrite_forum_solutions:
 rule rewrite_forum_votes:
     # forum_cot.count_as_votes: every problem's forum answer rewritten before the vote (its boxed answer votes)
     input:
-        solutions=f"{P.results}/solutions/shard-{{shard}}.parquet",
-        problems=f"{P.results}/decontam/answers/set.parquet",
+        solutions=f"{P.results}/solutions/{{source}}/shard-{{shard}}.parquet",
+        problems=f"{P.results}/decontam/answers/{{source}}/set.parquet",
         prompt=prompt_file(config["forum_cot"]["rewrite"]["prompt"]),
     output:
-        rewrites=f"{P.results}/answers/forum_cot_votes/rewrites/shard-{{shard}}.parquet",
-        summary=f"{P.results}/answers/forum_cot_votes/rewrites/shard-{{shard}}.summary.json",
+        rewrites=f"{P.results}/answers/forum_cot_votes/rewrites/{{source}}/shard-{{shard}}.parquet",
+        summary=f"{P.results}/answers/forum_cot_votes/rewrites/{{source}}/shard-{{shard}}.summary.json",
     params:
         **declare(config, "forum_cot", untracked=["prompts_dir"]),
         model=stage_model_identity(config, "forum_cot.rewrite"),
         models=declared_models(config, "forum_cot.rewrite"),
-        store=f"{P.cache}/rewrite_forum_votes/shard-{{shard}}.jsonl",
+        store=f"{P.cache}/rewrite_forum_votes/{{source}}/shard-{{shard}}.jsonl",
     wildcard_constraints:
         shard=r"\d+",
     log:
-        f"{P.logs}/rewrite_forum_votes/shard-{{shard}}.log",
+        f"{P.logs}/rewrite_forum_votes/{{source}}/shard-{{shard}}.log",
     benchmark:
-        f"{P.bench}/rewrite_forum_votes/shard-{{shard}}.tsv"
+        f"{P.bench}/rewrite_forum_votes/{{source}}/shard-{{shard}}.tsv"
     resources:
         **stage_job_resources("forum_cot.rewrite", "llm"),
     conda:
@@ -127,24 +127,24 @@ rule rewrite_forum_votes:
 rule judge_forum_votes:
     # forum_cot.count_as_votes: after the vote, each rewrite kept or not against the final answer
     input:
-        rewrites=f"{P.results}/answers/forum_cot_votes/rewrites/shard-{{shard}}.parquet",
-        rewrites_summary=f"{P.results}/answers/forum_cot_votes/rewrites/shard-{{shard}}.summary.json",
-        majority=f"{P.results}/answers/majority/shard-{{shard}}.parquet",
+        rewrites=f"{P.results}/answers/forum_cot_votes/rewrites/{{source}}/shard-{{shard}}.parquet",
+        rewrites_summary=f"{P.results}/answers/forum_cot_votes/rewrites/{{source}}/shard-{{shard}}.summary.json",
+        majority=f"{P.results}/answers/majority/{{source}}/shard-{{shard}}.parquet",
         prompt=prompt_file(config["answers"]["judge"]["prompt"]),
     output:
-        rewritten=f"{P.results}/answers/forum_cot_votes/shard-{{shard}}.parquet",
-        summary=f"{P.results}/answers/forum_cot_votes/shard-{{shard}}.summary.json",
+        rewritten=f"{P.results}/answers/forum_cot_votes/{{source}}/shard-{{shard}}.parquet",
+        summary=f"{P.results}/answers/forum_cot_votes/{{source}}/shard-{{shard}}.summary.json",
     params:
         **declare(config, "answers.judge", "answers.comparison", untracked=["prompts_dir"]),
         judge_model=stage_model_identity(config, "answers.judge"),
         models=declared_models(config, "answers.judge"),
-        judge_store=f"{P.cache}/judge_forum_votes/shard-{{shard}}.jsonl",
+        judge_store=f"{P.cache}/judge_forum_votes/{{source}}/shard-{{shard}}.jsonl",
     wildcard_constraints:
         shard=r"\d+",
     log:
-        f"{P.logs}/judge_forum_votes/shard-{{shard}}.log",
+        f"{P.logs}/judge_forum_votes/{{source}}/shard-{{shard}}.log",
     benchmark:
-        f"{P.bench}/judge_forum_votes/shard-{{shard}}.tsv"
+        f"{P.bench}/judge_forum_votes/{{source}}/shard-{{shard}}.tsv"
     threads: config["answers"]["comparison"]["workers"]
     resources:
         **stage_job_resources("answers.judge", "llm"),

@@ -16,6 +16,10 @@ from mathforge.params import Untracked, canonical, declare
 from mathforge.resources import job_resources, wildcard_sized
 
 FORUM_SOURCES = P.source_names("aops_jsonl", "stackexchange_xml")
+# The {source} of the per-source stages (decontam, solutions, answers, formal) and of prove, whose
+# parts also include the statement tables.
+ALL_SOURCES = P.wildcard_pattern(P.source_names())
+PROOF_SOURCES = P.wildcard_pattern(P.source_names() + [t["name"] for t in config["proofs"]["statement_tables"]])
 TABLE_SOURCES = P.source_names("problem_table")
 # The proofs settings the evaluation's prover loop and its rows use (not n_pass, stop_at_first or
 # statement tables); the job reads its settings through its params, so a key missing here fails it.
@@ -27,6 +31,11 @@ PROVER_LOOP_KEYS = (
 SANDBOX_RUN_KEYS = tuple(
     f"sandbox.{k}" for k in ("url", "max_sessions", "prestart", "uid_base", "uid_count", "uid_lease_dir")
 )
+
+
+wildcard_constraints:
+    source=PROOF_SOURCES,
+    shard=r"\d+",
 
 
 def prompt_file(name):
@@ -87,8 +96,20 @@ def embedding_endpoint_identity():
 
 
 def decontam_input(wildcards):
-    name = "problems" if wildcards.target == "answers" else "proof_problems"
-    return f"{P.results}/problems/{name}.parquet"
+    """The source's problem shards: its answer problems or its proof problems."""
+    step = "answers/shard-{shard}.parquet" if wildcards.target == "answers" else "classified/shard-{shard}.proofs.parquet"
+    shards = range(P.source(wildcards.source)["shards"])
+    return [f"{P.results}/problems/{wildcards.source}/{step.format(shard=k)}" for k in shards]
+
+
+def earlier_decontam(name):
+    """`name` (set.parquet or vectors.npy) of the decontaminated sets of the sources listed before
+    the job's: their kept problems are what its own are deduplicated against."""
+
+    def files(wildcards):
+        return [f"{P.results}/decontam/{wildcards.target}/{s}/{name}" for s in P.earlier_sources(wildcards.source)]
+
+    return files
 
 
 def local_benchmark_files(target):
@@ -110,16 +131,21 @@ def solution_prompts():
 
 
 def expand_shards(pattern):
-    """`pattern` under results/<dataset>/ for every solutions shard."""
-    return [f"{P.results}/{pattern.format(shard=k)}" for k in range(config["solutions"]["n_shards"])]
+    """`pattern` ({source}, {shard}) under results/<dataset>/ for every solutions part."""
+    return P.part_files(pattern, "solutions")
 
 
 def solution_targets():
-    return expand_shards("solutions/shard-{shard}.parquet")
+    return expand_shards("solutions/{source}/shard-{shard}.parquet")
 
 
 def sft_targets():
-    return [*expand_shards("answers/majority/shard-{shard}.parquet"), f"{P.results}/sft/card.md"]
+    return [*expand_shards("answers/majority/{source}/shard-{shard}.parquet"), f"{P.results}/sft/card.md"]
+
+
+def part_shards(stage):
+    """A function of the wildcards: how many `stage` shards the job's source has."""
+    return lambda wildcards: P.part_shards(P.source(wildcards.source), stage)
 
 
 def formal_prompts():
@@ -127,11 +153,16 @@ def formal_prompts():
 
 
 def formal_targets():
-    return [f"{P.results}/formal/shard-{k}.parquet" for k in range(config["formal"]["n_shards"])]
+    return P.part_files("formal/{source}/shard-{shard}.parquet", "formal")
+
+
+def decontam_files(name, targets=("answers", "proofs")):
+    """`name` of every source's decontaminated set of `targets`."""
+    return [f"{P.results}/decontam/{t}/{s}/{name}" for t in targets for s in P.source_names()]
 
 
 def decontam_targets():
-    return [f"{P.results}/decontam/{t}/{f}" for t in ("answers", "proofs") for f in ("set.parquet", "set.summary.json")]
+    return decontam_files("set.parquet") + decontam_files("set.summary.json")
 
 
 def problem_targets():
@@ -146,12 +177,30 @@ def proof_prompts():
     return [prompt_file(p) for p in config["proofs"]["prompts"].values()]
 
 
-def statement_tables():
-    return [t["path"] for t in config["proofs"]["statement_tables"]]
-
-
 def proof_targets():
-    return [f"{P.results}/proofs/shard-{k}.parquet" for k in range(config["formal"]["n_shards"])]
+    return P.part_files("proofs/{source}/shard-{shard}.parquet", "proofs")
+
+
+def prove_formal_input(wildcards):
+    """A source part's formal shard; a statement table's part has none (it reads the table)."""
+    if wildcards.source in P.source_names():
+        return [f"{P.results}/formal/{wildcards.source}/shard-{wildcards.shard}.parquet"]
+    return []
+
+
+# Every proofs setting but the statement tables: a prove job declares only its own table (a new
+# table adds prove jobs and reruns none).
+PROVE_KEYS = tuple(f"proofs.{k}" for k in config["proofs"] if k != "statement_tables")
+
+
+def prove_table_entry(wildcards):
+    """The job's statement table entry (None for a source's part)."""
+    return next((t for t in config["proofs"]["statement_tables"] if t["name"] == wildcards.source), None)
+
+
+def prove_statement_table(wildcards):
+    """The statement table a statement-table part reads ([] for a source's part)."""
+    return [t["path"] for t in config["proofs"]["statement_tables"] if t["name"] == wildcards.source]
 
 
 def eval_benchmark_file(wildcards):
@@ -217,11 +266,11 @@ def sft_card_summaries():
     """The step summaries the SFT card's funnel is drawn from (the steps before write_sft_shards)."""
     return [
         *problem_summaries(),
-        f"{P.results}/decontam/answers/set.summary.json",
-        *expand_shards("solutions/shard-{shard}.summary.json"),
-        *expand_shards("answers/judged/shard-{shard}.summary.json"),
-        *expand_shards("answers/majority/shard-{shard}.summary.json"),
-        *forum_cot_shards("answers/forum_cot/shard-{shard}.summary.json"),
+        *decontam_files("set.summary.json", ["answers"]),
+        *expand_shards("solutions/{source}/shard-{shard}.summary.json"),
+        *expand_shards("answers/judged/{source}/shard-{shard}.summary.json"),
+        *expand_shards("answers/majority/{source}/shard-{shard}.summary.json"),
+        *forum_cot_shards("answers/forum_cot/{source}/shard-{shard}.summary.json"),
     ]
 
 
@@ -231,14 +280,14 @@ def run_summaries():
     return [
         *problem_summaries(),
         f"{P.results}/problems/problems.summary.json",
-        *[f"{P.results}/decontam/{t}/set.summary.json" for t in ("answers", "proofs")],
-        *expand_shards("solutions/shard-{shard}.summary.json"),
-        *expand_shards("answers/judged/shard-{shard}.summary.json"),
-        *expand_shards("answers/majority/shard-{shard}.summary.json"),
-        *forum_cot_shards("answers/forum_cot/shard-{shard}.summary.json"),
+        *decontam_files("set.summary.json"),
+        *expand_shards("solutions/{source}/shard-{shard}.summary.json"),
+        *expand_shards("answers/judged/{source}/shard-{shard}.summary.json"),
+        *expand_shards("answers/majority/{source}/shard-{shard}.summary.json"),
+        *forum_cot_shards("answers/forum_cot/{source}/shard-{shard}.summary.json"),
         f"{P.results}/sft/data.summary.json",
-        *[f"{P.results}/formal/shard-{k}.summary.json" for k in range(config["formal"]["n_shards"])],
-        *[f"{P.results}/proofs/shard-{k}.summary.json" for k in range(config["formal"]["n_shards"])],
+        *P.part_files("formal/{source}/shard-{shard}.summary.json", "formal"),
+        *P.part_files("proofs/{source}/shard-{shard}.summary.json", "proofs"),
         f"{P.results}/sft/proofs/data.summary.json",
     ]
 
@@ -268,4 +317,4 @@ def rewrite_votes_input():
     way, so the job sees a list of paths)."""
     if not counts_rewrite_votes():
         return []
-    return [f"{P.results}/answers/forum_cot_votes/rewrites/shard-{{shard}}.parquet"]
+    return [f"{P.results}/answers/forum_cot_votes/rewrites/{{source}}/shard-{{shard}}.parquet"]

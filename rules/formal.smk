@@ -4,23 +4,22 @@
 
 rule autoformalize:
     input:
-        problems=f"{P.results}/decontam/proofs/set.parquet",
+        problems=f"{P.results}/decontam/proofs/{{source}}/set.parquet",
         prompts=formal_prompts(),
     output:
-        formal=f"{P.results}/formal/shard-{{shard}}.parquet",
-        summary=f"{P.results}/formal/shard-{{shard}}.summary.json",
+        formal=f"{P.results}/formal/{{source}}/shard-{{shard}}.parquet",
+        summary=f"{P.results}/formal/{{source}}/shard-{{shard}}.summary.json",
     params:
         **declare(config, "formal", untracked=["prompts_dir"]),
         lean=lean_params(),
         model=stage_model_identity(config, "formal"),
         models=declared_models(config, "formal"),
-        store=f"{P.cache}/autoformalize/shard-{{shard}}.jsonl",
-    wildcard_constraints:
-        shard=r"\d+",
+        n_shards=part_shards("formal"),
+        store=f"{P.cache}/autoformalize/{{source}}/shard-{{shard}}.jsonl",
     log:
-        f"{P.logs}/autoformalize/shard-{{shard}}.log",
+        f"{P.logs}/autoformalize/{{source}}/shard-{{shard}}.log",
     benchmark:
-        f"{P.bench}/autoformalize/shard-{{shard}}.tsv"
+        f"{P.bench}/autoformalize/{{source}}/shard-{{shard}}.tsv"
     resources:
         **stage_job_resources("formal", "llm"),
     conda:

@@ -4,24 +4,23 @@
 
 rule prove:
     input:
-        formal=f"{P.results}/formal/shard-{{shard}}.parquet",
-        statement_tables=statement_tables(),
+        formal=prove_formal_input,
+        statement_table=prove_statement_table,
         prompts=proof_prompts(),
     output:
-        proofs=f"{P.results}/proofs/shard-{{shard}}.parquet",
-        summary=f"{P.results}/proofs/shard-{{shard}}.summary.json",
+        proofs=f"{P.results}/proofs/{{source}}/shard-{{shard}}.parquet",
+        summary=f"{P.results}/proofs/{{source}}/shard-{{shard}}.summary.json",
     params:
-        **declare(config, "proofs", "formal.n_shards", untracked=["prompts_dir"]),
+        **declare(config, *PROVE_KEYS, "formal.n_shards", untracked=["prompts_dir"]),
+        statement_table=prove_table_entry,
         lean=lean_params(),
         model=stage_model_identity(config, "proofs"),
         models=declared_models(config, "proofs"),
-        store=f"{P.cache}/prove/shard-{{shard}}.jsonl",
-    wildcard_constraints:
-        shard=r"\d+",
+        store=f"{P.cache}/prove/{{source}}/shard-{{shard}}.jsonl",
     log:
-        f"{P.logs}/prove/shard-{{shard}}.log",
+        f"{P.logs}/prove/{{source}}/shard-{{shard}}.log",
     benchmark:
-        f"{P.bench}/prove/shard-{{shard}}.tsv"
+        f"{P.bench}/prove/{{source}}/shard-{{shard}}.tsv"
     resources:
         **stage_job_resources("proofs", "llm"),
     conda:

@@ -6,7 +6,7 @@ from mathforge.publish.targets import folder_inputs, folder_params, hub_params, 
 
 rule dataset_folder:
     input:
-        unpack(lambda w: folder_inputs(P.results, w.kind, config["formal"]["n_shards"])),
+        unpack(lambda w: folder_inputs(P.results, w.kind, formal_targets())),
     output:
         folder=directory(f"{P.results}/publish/{{kind}}"),
     params:

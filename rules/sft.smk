@@ -4,15 +4,15 @@
 
 rule write_sft_shards:
     input:
-        final_judged=expand_shards("answers/final_judged/shard-{shard}.parquet"),
-        majority=expand_shards("answers/majority/shard-{shard}.parquet"),
+        final_judged=expand_shards("answers/final_judged/{source}/shard-{shard}.parquet"),
+        majority=expand_shards("answers/majority/{source}/shard-{shard}.parquet"),
         summaries=sft_card_summaries(),
         prompts=solution_prompts(),
-        decontam_set=f"{P.results}/decontam/answers/set.parquet",
-        decontam_audit=f"{P.results}/decontam/answers/audit.parquet",
+        decontam_sets=decontam_files("set.parquet", ["answers"]),
+        decontam_audits=decontam_files("audit.parquet", ["answers"]),
         benchmarks=local_benchmark_files("answers"),
         code_tags=[str(p) for p in code_tag_files(config["prompts_dir"])],
-        forum_cot=forum_cot_shards("answers/forum_cot/shard-{shard}.parquet"),
+        forum_cot=forum_cot_shards("answers/forum_cot/{source}/shard-{shard}.parquet"),
         forum_cot_prompt=forum_cot_shards(prompt_file(config["forum_cot"]["sft_prompt"]), per_shard=False),
     output:
         data=directory(f"{P.results}/sft/data"),

@@ -3,22 +3,21 @@
 
 rule generate_solutions:
     input:
-        problems=f"{P.results}/decontam/answers/set.parquet",
+        problems=f"{P.results}/decontam/answers/{{source}}/set.parquet",
         prompts=solution_prompts(),
     output:
-        solutions=f"{P.results}/solutions/shard-{{shard}}.parquet",
-        summary=f"{P.results}/solutions/shard-{{shard}}.summary.json",
+        solutions=f"{P.results}/solutions/{{source}}/shard-{{shard}}.parquet",
+        summary=f"{P.results}/solutions/{{source}}/shard-{{shard}}.summary.json",
     params:
         **declare(config, "solutions", "sandbox", untracked=["prompts_dir", *SANDBOX_RUN_KEYS]),
         model=stage_model_identity(config, "solutions"),
         models=declared_models(config, "solutions"),
-        store=f"{P.cache}/generate_solutions/shard-{{shard}}.jsonl",
-    wildcard_constraints:
-        shard=r"\d+",
+        n_shards=part_shards("solutions"),
+        store=f"{P.cache}/generate_solutions/{{source}}/shard-{{shard}}.jsonl",
     log:
-        f"{P.logs}/generate_solutions/shard-{{shard}}.log",
+        f"{P.logs}/generate_solutions/{{source}}/shard-{{shard}}.log",
     benchmark:
-        f"{P.bench}/generate_solutions/shard-{{shard}}.tsv"
+        f"{P.bench}/generate_solutions/{{source}}/shard-{{shard}}.tsv"
     threads: stage_threads(config, "solutions", "solutions")
     resources:
         **stage_job_resources("solutions", "solutions"),

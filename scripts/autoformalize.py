@@ -12,4 +12,5 @@ with job_logging(snakemake.log[0]):
         out_path=snakemake.output.formal,
         summary_path=snakemake.output.summary,
         store_path=snakemake.params.store,
+        n_shards=snakemake.params.n_shards,
     )

@@ -212,7 +212,14 @@ def write_stub_workflow(workdir: Path, base_url: str) -> Path:
     config = {
         "dataset": "t",
         "sources": [
-            {"name": "forum", "format": "aops_jsonl", "path": "data/forum.jsonl", "site": "f", "shards": 2},
+            {
+                "name": "forum",
+                "format": "aops_jsonl",
+                "path": "data/forum.jsonl",
+                "site": "f",
+                "shards": 2,
+                "solution_shards": 2,
+            },
             {"name": "se", "format": "stackexchange_xml", "path": "data/Posts.xml", "site": "se.example.org"},
             {"name": "byo", "format": "problem_table", "path": "data/table.jsonl", "site": "mine"},
         ],
@@ -222,7 +229,7 @@ def write_stub_workflow(workdir: Path, base_url: str) -> Path:
             "max_concurrent_requests": 8,
             "openai": {"base_urls": [base_url], "api_key_env": None},
         },
-        "solutions": {"n_shards": 2, "n_tir": 1, "n_plain": 1, "efforts": ["low"]},
+        "solutions": {"n_shards": 1, "n_tir": 1, "n_plain": 1, "efforts": ["low"]},
         "lean": PRELUDE_LEAN,
         "formal": SMALL_FORMAL,
         "proofs": {

@@ -49,7 +49,7 @@ def test_decontamination_recall_precision_and_audit(tmp_path, stub_server):
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     run_snakemake(tmp_path, tmp_path / "config.yaml", timeout=1800)
 
-    out = tmp_path / "results" / "decon" / "decontam" / "answers"
+    out = tmp_path / "results" / "decon" / "decontam" / "answers" / "eval"  # the one source's set
     audit = pq.read_table(out / "audit.parquet").to_pylist()
     problems = pq.read_table(tmp_path / "results" / "decon" / "problems" / "problems.parquet").to_pylist()
     assert len(problems) == len(examples)

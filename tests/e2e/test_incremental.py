@@ -87,12 +87,14 @@ def test_a_killed_generation_job_loses_and_duplicates_nothing(tmp_path, stub_ser
     server = stub_server({**STUB_WORKFLOW_SCRIPT, "delay_s": 0.4})
     config = write_stub_workflow(tmp_path, server.base_url)
     cfg = yaml.safe_load(config.read_text())
-    cfg["solutions"].update({"n_shards": 1, "n_tir": 0, "n_plain": 12})
+    cfg["solutions"].update({"n_tir": 0, "n_plain": 12})
+    # solutions shards are per source: one forum shard holds all of forum's kept problems
+    next(s for s in cfg["sources"] if s["name"] == "forum")["solution_shards"] = 1
     cfg["inference"]["max_concurrent_requests"] = 2
     config.write_text(yaml.safe_dump(cfg))
-    target = "results/t/solutions/shard-0.parquet"
-    run_snakemake(tmp_path, config, "results/t/decontam/answers/set.parquet")
-    store = tmp_path / "results" / "t" / ".requests" / "generate_solutions" / "shard-0.jsonl"
+    target = "results/t/solutions/forum/shard-0.parquet"
+    run_snakemake(tmp_path, config, "results/t/decontam/answers/forum/set.parquet")
+    store = tmp_path / "results" / "t" / ".requests" / "generate_solutions" / "forum" / "shard-0.jsonl"
     proc = subprocess.Popen(
         snakemake_command(tmp_path, config, target), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -103,7 +105,9 @@ def test_a_killed_generation_job_loses_and_duplicates_nothing(tmp_path, stub_ser
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     stored_at_kill = len(store.read_text().splitlines())
-    problems = pq.read_table(tmp_path / "results" / "t" / "decontam" / "answers" / "set.parquet").num_rows
+    problems = pq.read_table(
+        tmp_path / "results" / "t" / "decontam" / "answers" / "forum" / "set.parquet"
+    ).num_rows
     assert 5 <= stored_at_kill < problems * 12, "the job must be killed mid-way"
     sent_before_rerun = server.stats()["requests"]
 
@@ -143,3 +147,77 @@ def test_changing_the_provers_model_reruns_only_the_prover_and_its_evaluation(fi
     sent = [json.dumps(b["messages"]) for b in bodies]
     assert all("theorem" in b for b in sent) and not any("Forum post:" in b for b in sent)
     assert "Nothing to be done" in run_snakemake(wd, config, "-n").output
+
+
+def jobs_by_source(dry_run_output: str) -> dict[str, list[str]]:
+    """{source wildcard (or "" for jobs without one): [rule, ...]} of a dry run's jobs."""
+    jobs: dict[str, list[str]] = {}
+    rule = None
+    for line in dry_run_output.splitlines():
+        if line.startswith(("rule ", "localrule ")):
+            rule = line.split()[1].rstrip(":")
+            jobs.setdefault("", []).append(rule)
+        elif line.strip().startswith("wildcards:") and rule:
+            found = dict(kv.split("=", 1) for kv in line.split(":", 1)[1].strip().split(", "))
+            if "source" in found:
+                jobs[""].remove(rule)
+                jobs.setdefault(found["source"], []).append(rule)
+    return jobs
+
+
+def table_rows(root, pattern: str) -> dict[str, list[dict]]:
+    """Every Parquet file under `root` matching `pattern`, as rows (keyed by relative path)."""
+    return {str(p.relative_to(root)): pq.read_table(p).to_pylist() for p in sorted(root.glob(pattern))}
+
+
+NEW_SOURCE_THREADS = [
+    {"thread_id": "n1", "forum_post": "Compute 40+2.", "forum_discussions": "Post 1:\n42"},
+    # extracted as "Compute $1+1$." (the stub's default): a duplicate of the first source's problem
+    {"thread_id": "n2", "forum_post": "What is one plus one?", "forum_discussions": "Post 1:\n2"},
+]
+
+
+def test_new_data_as_a_new_source_reruns_none_of_the_old_jobs_and_equals_a_full_rebuild(
+    finished, tmp_path_factory
+):
+    """New data arrives as a new input file (a new source): only that source's jobs and the
+    run-wide aggregates (merge, SFT writers, report, publish) run; no job of an old source reruns;
+    its duplicate of an old problem is dropped against the old source; and every artifact equals
+    a rebuild from scratch of the grown config."""
+    wd, config, _server = finished
+    all_jobs = sum(planned_jobs(run_snakemake(wd, config, "-n", "--forceall").output).values())
+    (wd / "data" / "forum_new.jsonl").write_text("".join(json.dumps(t) + "\n" for t in NEW_SOURCE_THREADS))
+    cfg = yaml.safe_load(config.read_text())
+    cfg["sources"].append({"name": "forum_new", "format": "aops_jsonl", "path": "data/forum_new.jsonl",
+                           "site": "f", "shards": 1, "solution_shards": 1, "formal_shards": 1})  # fmt: skip
+    config.write_text(yaml.safe_dump(cfg))
+    planned = jobs_by_source(run_snakemake(wd, config, "-n").output)
+    old_sources = {s["name"] for s in cfg["sources"][:-1]} | {
+        t["name"] for t in cfg["proofs"]["statement_tables"]
+    }
+    assert not old_sources & set(planned), {s: planned[s] for s in old_sources & set(planned)}
+    new_jobs = len(planned["forum_new"]) + len(planned[""])
+    aggregates = {"merge_problems", "write_sft_shards", "write_proof_sft_shards", "summarize_run", "dataset_folder",
+                  "export_dataset", "all"}  # fmt: skip
+    assert set(planned[""]) <= aggregates, planned[""]
+    assert new_jobs < all_jobs / 2, (new_jobs, all_jobs)
+    run_snakemake(wd, config)
+    audit = pq.read_table(wd / "results/t/decontam/answers/forum_new/audit.parquet").to_pylist()
+    assert [(a["reason"], a["duplicate_of"]) for a in audit] == [("duplicate_of", audit[0]["duplicate_of"])]
+    old_ids = (
+        pq.read_table(wd / "results/t/decontam/answers/forum/set.parquet").column("problem_id").to_pylist()
+    )
+    assert audit[0]["duplicate_of"] in old_ids
+
+    fresh = tmp_path_factory.mktemp("rebuild")
+    (fresh / "data").mkdir()
+    for f in (wd / "data").iterdir():
+        (fresh / "data" / f.name).write_bytes(f.read_bytes())
+    (fresh / "config.yaml").write_text(config.read_text())
+    run_snakemake(fresh, fresh / "config.yaml")
+    for pattern in ("decontam/*/*/*.parquet", "answers/majority/*/*.parquet", "sft/data/**/*.parquet",
+                    "sft/proofs/data/**/*.parquet", "formal/*/*.parquet", "publish/sft/**/*.parquet"):  # fmt: skip
+        incremental, rebuilt = table_rows(wd / "results/t", pattern), table_rows(fresh / "results/t", pattern)
+        assert incremental and incremental.keys() == rebuilt.keys(), pattern
+        for path in incremental:
+            assert incremental[path] == rebuilt[path], path

@@ -10,7 +10,6 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from conftest import STUB_WORKFLOW_SCRIPT, planned_jobs, run_snakemake, write_stub_workflow
-from test_workflow_stub import DOWNSTREAM_OF_PROBLEMS
 
 from mathforge.config import validate_config
 
@@ -18,14 +17,29 @@ pytestmark = pytest.mark.e2e
 
 REPORT = {"summarize_run": 1, "all": 1}
 SFT_PUBLISHED = {"dataset_folder": 1, "export_dataset": 2}  # one kind: its folder and its two exports
+# Jobs per part of the stub workflow: solutions 4 (forum's solution_shards 2, se and byo 1 each),
+# formal 3 (formal.n_shards 1 per source), prove 4 (the 3 formal parts and the statement table's).
+SOLUTION_PARTS, FORMAL_PARTS, PROVE_PARTS = 4, 3, 4
 DOWNSTREAM_OF_SOLUTIONS = {
-    "judge_answers": 2,
-    "fill_majority_answer": 2,
+    "judge_answers": SOLUTION_PARTS,
+    "fill_majority_answer": SOLUTION_PARTS,
     "write_sft_shards": 1,
     **SFT_PUBLISHED,
 }
 BOTH_SFT = {"write_sft_shards": 1, "write_proof_sft_shards": 1, "dataset_folder": 2, "export_dataset": 4}
-DOWNSTREAM_OF_PROVE = {"prove": 1, "write_proof_sft_shards": 1, **SFT_PUBLISHED}
+DOWNSTREAM_OF_PROVE = {"prove": PROVE_PARTS, "write_proof_sft_shards": 1, **SFT_PUBLISHED}
+# Every decontaminated set (answers and proofs of each of the 3 sources) and all that reads them;
+# the statement table's prove part does not.
+DOWNSTREAM_OF_DECONTAM = {
+    "decontaminate": 6,
+    "generate_solutions": SOLUTION_PARTS,
+    **DOWNSTREAM_OF_SOLUTIONS,
+    "autoformalize": FORMAL_PARTS,
+    "prove": FORMAL_PARTS,
+    **BOTH_SFT,
+    "dataset_folder": 3,  # the math, the proof and the formal statements dataset folders
+    **REPORT,
+}
 JUDGE_MODEL = {"backend": "openai", "model": "stub-judge", "openai": {"api_key_env": None}}
 
 # (setting, new value, the jobs a dry run then plans)
@@ -33,17 +47,20 @@ CASES = [
     ("sft.system_prompt", False, {**BOTH_SFT, **REPORT}),
     ("sft.reasoning_format", "think", {**BOTH_SFT, **REPORT}),
     ("sft.min_tokens", 2, {"write_sft_shards": 1, **SFT_PUBLISHED, **REPORT}),
-    ("solutions.n_plain", 2, {"generate_solutions": 2, **DOWNSTREAM_OF_SOLUTIONS, **REPORT}),
-    ("sandbox.timeout_s", 7, {"generate_solutions": 2, **DOWNSTREAM_OF_SOLUTIONS, **REPORT}),
+    ("solutions.n_plain", 2, {"generate_solutions": SOLUTION_PARTS, **DOWNSTREAM_OF_SOLUTIONS, **REPORT}),
+    ("sandbox.timeout_s", 7, {"generate_solutions": SOLUTION_PARTS, **DOWNSTREAM_OF_SOLUTIONS, **REPORT}),
     ("answers.judge.model", "judge", {**DOWNSTREAM_OF_SOLUTIONS, **REPORT}),
-    ("answers.difficulty.min_solve_rate", 0.1, {"fill_majority_answer": 2, "write_sft_shards": 1, **SFT_PUBLISHED, **REPORT}),
-    ("answers.majority.min_votes", 3, {"fill_majority_answer": 2, "write_sft_shards": 1, **SFT_PUBLISHED, **REPORT}),
-    ("decontam.dedup.threshold", 0.85, {"decontaminate": 2, **DOWNSTREAM_OF_PROBLEMS}),
+    ("answers.difficulty.min_solve_rate", 0.1, {"fill_majority_answer": SOLUTION_PARTS, "write_sft_shards": 1,
+                                                **SFT_PUBLISHED, **REPORT}),
+    ("answers.majority.min_votes", 3, {"fill_majority_answer": SOLUTION_PARTS, "write_sft_shards": 1, **SFT_PUBLISHED,
+                                       **REPORT}),
+    ("decontam.dedup.threshold", 0.85, DOWNSTREAM_OF_DECONTAM),
     ("proofs.max_errors_in_feedback", 2, {**DOWNSTREAM_OF_PROVE, "evaluate_prover": 1, "summarize_eval": 1, **REPORT}),
     ("proofs.n_pass", 3, {**DOWNSTREAM_OF_PROVE, **REPORT}),
     ("eval.n_samples", 3, {"evaluate_prover": 1, "summarize_eval": 1, "all": 1}),
-    ("lean.timeout_s", 31, {"autoformalize": 1, "prove": 1, "write_proof_sft_shards": 1, "dataset_folder": 2,
-                            "export_dataset": 2, "evaluate_prover": 1, "summarize_eval": 1, **REPORT}),
+    ("lean.timeout_s", 31, {"autoformalize": FORMAL_PARTS, "prove": PROVE_PARTS, "write_proof_sft_shards": 1,
+                            "dataset_folder": 2, "export_dataset": 2, "evaluate_prover": 1, "summarize_eval": 1,
+                            **REPORT}),
     # how a job runs, not what it writes: declared Untracked, so nothing reruns
     ("lean.workers", 3, {}),
     ("sandbox.max_sessions", 3, {}),

@@ -54,10 +54,18 @@ def test_scale_benchmark_small_n(tmp_path):
     assert float(end_to_end.split("=")[1].split()[0]) > 0
     # every stage did real work: TIR cells run, the LLM judge asked, proofs verified
     results = tmp_path / "run" / "results" / "scale"
-    solutions = json.loads((results / "solutions" / "shard-0.summary.json").read_text())["counters"]
-    assert solutions["code_cells"]["ok"] > 0
-    judged = json.loads((results / "answers" / "judged" / "shard-0.summary.json").read_text())["counters"]
-    assert judged["judge_method"]["llm"] > 0
+    for source in ("aops", "se"):  # solutions and answer shards are per source
+        solutions = json.loads((results / "solutions" / source / "shard-0.summary.json").read_text())
+        assert solutions["counters"]["code_cells"]["ok"] > 0, source
+    judged = [
+        json.loads(path.read_text())["counters"]
+        for path in sorted((results / "answers" / "judged").glob("*/shard-*.summary.json"))
+    ]
+    assert sorted({p.parent.name for p in (results / "answers" / "judged").glob("*/*.parquet")}) == [
+        "aops",
+        "se",
+    ]
+    assert sum(c["judge_method"].get("llm", 0) for c in judged) > 0
     funnel = (results / "report" / "funnel.md").read_text()
     prove = next(line for line in funnel.splitlines() if line.startswith("| prove |"))
     assert int(prove.split("|")[3]) > 0, funnel

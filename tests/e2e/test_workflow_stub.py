@@ -29,15 +29,36 @@ from mathforge.funnel import read_summary
 
 pytestmark = pytest.mark.e2e
 
-# The jobs a change to problems.parquet reruns (with this file's 2 solution shards, 1 formal shard).
-DOWNSTREAM_OF_PROBLEMS = {
-    "decontaminate": 2,
-    "generate_solutions": 2,
+# The solutions parts (<source>/shard-K) of the stub workflow: forum's solution_shards: 2, and one
+# shard each (solutions.n_shards: 1) for se and byo.
+SOLUTION_PARTS = ("forum/shard-0", "forum/shard-1", "se/shard-0", "byo/shard-0")
+
+# What a changed answer extraction (problems/<source>/answers/shard-K.parquet of every source) reruns:
+# each source's answer decontamination and its solutions parts (forum 2, se 1, byo 1; SOLUTION_PARTS)
+# and the math SFT side. The proof problems (classified/*.proofs.parquet) come before answer
+# extraction, so no proof decontamination, autoformalize or prove job reruns.
+DOWNSTREAM_OF_ANSWERS = {
+    "decontaminate": 3,  # answers x (forum, se, byo)
+    "generate_solutions": 4,
+    "judge_answers": 4,
+    "fill_majority_answer": 4,
+    "write_sft_shards": 1,
+    "dataset_folder": 1,  # publish: the math SFT dataset folder
+    "export_dataset": 2,  # and its exports in the default formats (chat, nemo_skills)
+    "summarize_run": 1,
+    "all": 1,
+}
+# What a changed se problem reruns: se's jobs and those of the sources listed after it (byo), whose
+# decontamination deduplicates against se's kept problems; forum (listed first) reruns nothing.
+# One formal shard per source (formal.n_shards: 1); the statement table's prove part is untouched.
+DOWNSTREAM_OF_SE_PROBLEMS = {
+    "decontaminate": 4,  # (answers, proofs) x (se, byo)
+    "generate_solutions": 2,  # se/shard-0, byo/shard-0
     "judge_answers": 2,
     "fill_majority_answer": 2,
     "write_sft_shards": 1,
-    "autoformalize": 1,
-    "prove": 1,
+    "autoformalize": 2,  # se/shard-0, byo/shard-0
+    "prove": 2,
     "write_proof_sft_shards": 1,
     "dataset_folder": 3,  # publish: the math, the proof and the formal statements dataset folders
     "export_dataset": 4,  # and their exports in the default formats (chat, nemo_skills)
@@ -57,6 +78,10 @@ def test_full_run_then_nothing_to_do(workdir):
     wd, _server = workdir
     config = yaml.safe_load((wd / "config.yaml").read_text())
     config["problems"] = {"language": {"enabled": True}, "problem_type": {"enabled": True}}
+    # se listed first: a source's problems are deduplicated against those of the sources before it,
+    # so se keeps the "Compute $1+1$." that forum's thread c1 duplicates, and an SE row (with its
+    # attribution) reaches the SFT data
+    config["sources"] = sorted(config["sources"], key=lambda s: s["name"] != "se")
     (wd / "config.yaml").write_text(yaml.safe_dump(config))
     run_snakemake(wd, wd / "config.yaml")
     results = wd / "results" / "t" / "problems"
@@ -74,12 +99,13 @@ def test_full_run_then_nothing_to_do(workdir):
     assert len({read_summary(p).step for p in summaries}) >= 16
     assert not list((wd / "results" / "t").rglob("*.stats.json"))
     assert (wd / "logs" / "t" / "benchmarks" / "merge_problems.tsv").exists()
-    solutions = [
-        row
-        for k in range(2)
-        for row in pq.read_table(wd / "results" / "t" / "solutions" / f"shard-{k}.parquet").to_pylist()
+    solution_files = sorted((wd / "results" / "t" / "solutions").glob("*/shard-*.parquet"))
+    assert sorted(f"{f.parent.name}/{f.stem}" for f in solution_files) == sorted(SOLUTION_PARTS)
+    solutions = [row for path in solution_files for row in pq.read_table(path).to_pylist()]
+    kept_sets = [
+        wd / "results" / "t" / "decontam" / "answers" / s / "set.parquet" for s in ("forum", "se", "byo")
     ]
-    kept = pq.read_table(wd / "results" / "t" / "decontam" / "answers" / "set.parquet").to_pylist()
+    kept = [row for path in kept_sets for row in pq.read_table(path).to_pylist()]
     assert sorted((s["problem_id"], s["mode"]) for s in solutions) == sorted(
         (p["problem_id"], mode) for p in kept for mode in ("tir", "plain")
     )
@@ -87,8 +113,13 @@ def test_full_run_then_nothing_to_do(workdir):
         "extract_problems" in (wd / "logs" / "t" / "extract_problems" / "forum" / "shard-0.log").read_text()
     )
 
-    proved = pq.read_table(wd / "results" / "t" / "proofs" / "shard-0.parquet").to_pylist()
+    # every prove part: one per source (formal.n_shards: 1) and the statement table's own part
+    proof_files = sorted((wd / "results" / "t" / "proofs").glob("*/shard-*.parquet"))
+    assert sorted(f.parent.name for f in proof_files) == ["byo", "forum", "mine", "se"]
+    proved = [r for path in proof_files for r in pq.read_table(path).to_pylist()]
     assert [(r["statement_id"], r["verified"]) for r in proved] == [("mine:e2e_and", True)] * 2
+    mine = pq.read_table(wd / "results" / "t" / "proofs" / "mine" / "shard-0.parquet").to_pylist()
+    assert len(mine) == 2
     manifest = json.loads((wd / "results" / "t" / "sft" / "proofs" / "manifest.json").read_text())
     assert manifest["variants"]["single_turn"]["all"]["rows"] == 1  # the same proof twice is kept once
     assert "| 1 | 100.0% | 100.0% |" in (wd / "results" / "t" / "eval" / "summary.md").read_text()
@@ -105,6 +136,9 @@ def test_full_run_then_nothing_to_do(workdir):
     ] == [("question", "101"), ("answer", "103"), ("answer", "102")]  # accepted answer first
     sft = pq.read_table(wd / "results" / "t" / "sft" / "data").to_pylist()
     assert any(r["source"] == "se" for r in sft)  # the deduplicated "Compute $1+1$." (plain solution)
+    forum_audit = pq.read_table(wd / "results" / "t" / "decontam" / "answers" / "forum" / "audit.parquet")
+    duplicates_of = {a["duplicate_of"] for a in forum_audit.to_pylist()}
+    assert duplicates_of and duplicates_of <= set(se)  # forum's c1 dropped against se's kept row
     by_id = {p["problem_id"]: p for p in problems}
     for row in sft:
         problem = by_id[row["problem_id"]]
@@ -162,7 +196,7 @@ def check_published(results, sft_rows, proof_rows):
             assert json.loads((results / "exports" / kind / fmt / "manifest.json").read_text())["variants"]
     formal = [
         r
-        for path in sorted((results / "formal").glob("shard-*.parquet"))
+        for path in sorted((results / "formal").glob("*/shard-*.parquet"))
         for r in pq.read_table(path).to_pylist()
     ]
     statements = json.loads((results / "publish" / "statements" / "manifest.json").read_text())
@@ -214,7 +248,7 @@ def test_touching_one_input_reruns_only_what_depends_on_it(workdir):
         "classify_problems": 1,
         "extract_answers": 1,
         "merge_problems": 1,
-        **DOWNSTREAM_OF_PROBLEMS,
+        **DOWNSTREAM_OF_SE_PROBLEMS,
     }
     assert "se/raw.parquet" in dry.output and "forum/raw.parquet" not in dry.output
     run_snakemake(wd, wd / "config.yaml")
@@ -231,7 +265,7 @@ def test_changing_a_stage_parameter_reruns_that_stage_and_downstream(workdir):
     assert jobs == {
         "extract_answers": 4,
         "merge_problems": 1,
-        **DOWNSTREAM_OF_PROBLEMS,
+        **DOWNSTREAM_OF_ANSWERS,
     }
 
 
@@ -265,28 +299,32 @@ def test_forum_cot_rewrites_vote_before_the_majority_when_asked(workdir):
     config["forum_cot"] = {"enabled": True, "min_answer_chars": 1}
     (wd / "config.yaml").write_text(yaml.safe_dump(config))
     after_vote = planned_jobs(run_snakemake(wd, wd / "config.yaml", "-n").output)
-    assert after_vote["rewrite_forum_solutions"] == 2
+    # one job per solutions part: forum's 2 shards, se's 1 and byo's 1
+    assert after_vote["rewrite_forum_solutions"] == len(SOLUTION_PARTS)
     assert not {"rewrite_forum_votes", "judge_forum_votes"} & set(after_vote)
     config["forum_cot"]["count_as_votes"] = True
     (wd / "config.yaml").write_text(yaml.safe_dump(config))
     dry = run_snakemake(wd, wd / "config.yaml", "-n").output
     jobs = planned_jobs(dry)
-    assert (jobs["rewrite_forum_votes"], jobs["judge_forum_votes"]) == (2, 2)
+    assert (jobs["rewrite_forum_votes"], jobs["judge_forum_votes"]) == (len(SOLUTION_PARTS),) * 2
     assert "rewrite_forum_solutions" not in jobs
     run_snakemake(wd, wd / "config.yaml")
     results = wd / "results" / "t" / "answers"
-    ballots = [summary_fields(results / "forum_cot_votes" / "rewrites" / f"shard-{k}.summary.json")
-               for k in range(2)]  # fmt: skip
-    votes = [summary_fields(results / "majority" / f"shard-{k}.summary.json")["rewrite_votes"]
-             for k in range(2)]  # fmt: skip
+    ballots = [summary_fields(results / "forum_cot_votes" / "rewrites" / f"{part}.summary.json")
+               for part in SOLUTION_PARTS]  # fmt: skip
+    votes = [summary_fields(results / "majority" / f"{part}.summary.json")["rewrite_votes"]
+             for part in SOLUTION_PARTS]  # fmt: skip
     sent = sum(b["requests"]["sent"] for b in ballots)
     assert sent >= 1 and sum(v["ballots"] for v in votes) == sum(b["n_out"] for b in ballots) >= 1
     majority = [
-        r for k in range(2) for r in pq.read_table(results / "majority" / f"shard-{k}.parquet").to_pylist()
+        r
+        for part in SOLUTION_PARTS
+        for r in pq.read_table(results / "majority" / f"{part}.parquet").to_pylist()
     ]
     voted = [r for r in majority if r["rewrite_votes"]]
     assert voted and all(sum(c["votes"] for c in r["vote_classes"]) > r["n_solutions"] for r in voted)
-    kept = [r for k in range(2) for r in pq.read_table(results / "forum_cot_votes" / f"shard-{k}.parquet").to_pylist()
+    kept = [r for part in SOLUTION_PARTS
+            for r in pq.read_table(results / "forum_cot_votes" / f"{part}.parquet").to_pylist()
             if r["forum_cot_status"] == "kept"]  # fmt: skip
     sft = pq.read_table(wd / "results" / "t" / "sft" / "data").to_pylist()
     assert kept and sorted(r["problem_id"] for r in sft if r["variant"] == "forum_cot") == sorted(

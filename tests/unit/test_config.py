@@ -103,7 +103,8 @@ def test_list_items_get_defaults(schema: dict) -> None:
     )
     first, second = config["sources"]
     assert first == {"name": "a", "format": "aops_jsonl", "path": "data/aops.jsonl", "site": "",
-                     "license": None, "shards": 1, "max_threads": None}  # fmt: skip
+                     "license": None, "shards": 1, "max_threads": None, "solution_shards": None,
+                     "formal_shards": None}  # fmt: skip
     assert (second["shards"], second["license"]) == (4, "MIT")
     assert config["problems"]["classification"]["classes"] == [
         {"name": "x", "prompt": "classify_x", "route": "keep"}

@@ -112,6 +112,12 @@ def validate_config(config: dict, schema: dict | None = None, basedir: str | Pat
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ConfigError(f"sources: names must be unique, repeated: {duplicates}")
+    tables = {t["name"] for t in config["proofs"]["statement_tables"]} & set(names)
+    if tables:
+        # both name the folders of their prove jobs (proofs/<name>/shard-K)
+        raise ConfigError(
+            f"proofs.statement_tables: names must differ from the sources', shared: {sorted(tables)}"
+        )
     _check_answer_benchmarks(config["eval"]["answer_benchmarks"])
     _check_reasoning_parsers(config)
     if "publish" in config:

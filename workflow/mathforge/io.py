@@ -96,6 +96,28 @@ def read_records(path: str | os.PathLike) -> list[dict]:
         raise InputError(path, None, f"expected a readable Parquet file ({exc})") from exc
 
 
+def read_shard_records(
+    path: str | os.PathLike, key: str, shard: int, n_shards: int, batch_rows: int = 8192
+) -> list[dict]:
+    """The records of a Parquet artifact whose `key` hashes to `shard` of `n_shards` (ids.shard_of).
+
+    Read a record batch at a time, so a sharded job holds its shard and one batch, never the
+    whole upstream table (memory flat in the table's size)."""
+    from mathforge.ids import shard_of
+
+    records: list[dict] = []
+    try:
+        parquet = pq.ParquetFile(path)
+        if key not in parquet.schema_arrow.names:
+            raise InputError(path, None, f"expected a `{key}` column, found {parquet.schema_arrow.names}")
+        for batch in parquet.iter_batches(batch_size=batch_rows):
+            keep = [shard_of(k, n_shards) == shard for k in batch.column(key).to_pylist()]
+            records.extend(batch.filter(pa.array(keep, type=pa.bool_())).to_pylist())
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(path, None, f"expected a readable Parquet file ({exc})") from exc
+    return records
+
+
 def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
     """Yield (line number, object) for each non-blank line; errors name the line."""
     path = Path(path)

@@ -16,6 +16,8 @@ from mathforge.inference.processes import is_ancestor
 from mathforge.inference.server import OWNER_ENV, stop_session_servers
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+# A source's own shard count of a per-source stage (null: the stage's n_shards).
+PART_SHARD_KEYS = {"solutions": "solution_shards", "formal": "formal_shards"}
 
 
 def prepare_environment() -> None:
@@ -73,6 +75,32 @@ class Paths:
             for s in self.config["sources"]
             for i in range(s["shards"])
         ]
+
+    def part_shards(self, source: dict, stage: str) -> int:
+        """Shards of one source in `stage` (solutions or formal): the source's own
+        `solution_shards` / `formal_shards`, else the stage's `n_shards`."""
+        own = source.get(PART_SHARD_KEYS[stage])
+        return self.config[stage]["n_shards"] if own is None else own
+
+    def parts(self, stage: str) -> list[tuple[str, int]]:
+        """(source, shard) of every job of a per-source stage: `solutions`, `formal`, or `proofs`
+        (formal's parts, then each statement table's formal.n_shards shards), sources in config
+        order. A new source adds parts and changes none (new data never reruns old shards)."""
+        base = "formal" if stage == "proofs" else stage
+        parts = [(s["name"], k) for s in self.config["sources"] for k in range(self.part_shards(s, base))]
+        if stage == "proofs":
+            n = self.config["formal"]["n_shards"]
+            parts += [(t["name"], k) for t in self.config["proofs"]["statement_tables"] for k in range(n)]
+        return parts
+
+    def part_files(self, pattern: str, stage: str) -> list[str]:
+        """`pattern` (with {source} and {shard}; relative to results/<dataset>/) for every part of `stage`."""
+        return [f"{self.results}/{pattern.format(source=s, shard=k)}" for s, k in self.parts(stage)]
+
+    def earlier_sources(self, name: str) -> list[str]:
+        """The sources listed before `name`: their kept problems win semantic dedup over its own."""
+        names = self.source_names()
+        return names[: names.index(name)]
 
     def wildcard_pattern(self, names: list[str]) -> str:
         """A regex matching exactly these names (or nothing, when there are none)."""

@@ -79,8 +79,8 @@ def decontam_env(tmp_path, stub_server):
 def run(tmp_path, problems, cfg, tag="a"):
     out = tmp_path / tag
     summary = decontaminate(
-        str(problems), "answers", cfg, out / "set.parquet", out / "audit.parquet", out / "summary.json",
-        out / "candidates.parquet",
+        [str(problems)], "answers", cfg, out / "set.parquet", out / "audit.parquet", out / "summary.json",
+        out / "candidates.parquet", out / "vectors.npy",
         str(tmp_path / "store.jsonl"), tmp_path / "emb.sqlite",
     )  # fmt: skip
     return out, summary

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mathforge.problems.forum_answers import parse_answer
-from mathforge.problems.stage import parse_problems, select_shard
+from mathforge.problems.stage import parse_problems
 
 
 class TestParseProblems:
@@ -57,15 +57,6 @@ class TestParseProblems:
     @pytest.mark.parametrize("text", ["", "I think the answer is 4.", "1. Find x."])
     def test_unparseable(self, text: str) -> None:
         assert parse_problems(text) == ([], "unparseable")
-
-
-def test_select_shard_partitions_records() -> None:
-    records = [{"thread_uid": f"s:{i}"} for i in range(30)]
-    parts = [select_shard(records, s, 3) for s in range(3)]
-    assert sorted((r["thread_uid"] for p in parts for r in p), key=lambda u: int(u[2:])) == [
-        r["thread_uid"] for r in records
-    ]
-    assert all(parts)
 
 
 class TestParseAnswer:

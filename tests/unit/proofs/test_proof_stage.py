@@ -79,7 +79,13 @@ def setup(tmp_path, stub_server):
 def test_prove_stage_rows_summary_and_sft_shards(setup):
     cfg, formal, tmp, stub = setup
     stats = prove_stage(
-        str(formal), 0, cfg, str(tmp / "proofs.parquet"), str(tmp / "s.json"), str(tmp / "r.jsonl")
+        [str(formal)],
+        0,
+        cfg,
+        str(tmp / "proofs.parquet"),
+        str(tmp / "s.json"),
+        str(tmp / "r.jsonl"),
+        cfg["proofs"]["statement_tables"][0],
     )
     table = pq.read_table(tmp / "proofs.parquet")
     assert table.schema.equals(PROOF_SCHEMA)
@@ -100,7 +106,15 @@ def test_prove_stage_rows_summary_and_sft_shards(setup):
     assert summary["verified_attempts"] == 4 and summary["lean"]["checked"] >= 2
     sent = stub.stats()["requests"]
     # a rebuild sends nothing and checks nothing again
-    prove_stage(str(formal), 0, cfg, str(tmp / "proofs.parquet"), str(tmp / "s.json"), str(tmp / "r.jsonl"))
+    prove_stage(
+        [str(formal)],
+        0,
+        cfg,
+        str(tmp / "proofs.parquet"),
+        str(tmp / "s.json"),
+        str(tmp / "r.jsonl"),
+        cfg["proofs"]["statement_tables"][0],
+    )
     assert stub.stats()["requests"] == sent
     assert summary_fields(tmp / "s.json")["lean"]["checked"] == 0
 
@@ -125,9 +139,18 @@ def test_prove_reads_only_its_declared_params_and_the_sft_writer_owns_the_system
     """prove declares proofs, lean and the model, not `sft`: the system message is the SFT writer's
     to keep or drop, so changing sft.system_prompt cannot leave stale messages behind."""
     cfg, formal, tmp, _ = setup
-    declared = declare(cfg, "proofs", "formal.n_shards", "lean", untracked=["prompts_dir"])
+    declared = declare(cfg, *(f"proofs.{k}" for k in cfg["proofs"] if k != "statement_tables"), "formal.n_shards",
+                       "lean", untracked=["prompts_dir"])  # fmt: skip
     view = StageConfig({**declared, "models": declared_models(cfg, "proofs")}, "prove")
-    prove_stage(str(formal), 0, view, str(tmp / "proofs.parquet"), str(tmp / "s.json"), str(tmp / "r.jsonl"))
+    prove_stage(
+        [str(formal)],
+        0,
+        view,
+        str(tmp / "proofs.parquet"),
+        str(tmp / "s.json"),
+        str(tmp / "r.jsonl"),
+        cfg["proofs"]["statement_tables"][0],
+    )
     verified = [r for r in pq.read_table(tmp / "proofs.parquet").to_pylist() if r["verified"]]
     assert verified and all(r["messages"][0]["role"] == "system" for r in verified)
     for keep in (True, False):
@@ -149,12 +172,12 @@ def test_user_statements_are_validated(setup, tmp_path):
     cfg, formal, *_ = setup
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"name": "x", "formal_statement": "def f := 1"}) + "\n")
-    cfg["proofs"]["statement_tables"] = [{"name": "bad", "path": str(bad), "license": "x"}]
+    table = {"name": "bad", "path": str(bad), "license": "x"}
     with pytest.raises(InputError, match=r"bad\.jsonl:line 1: 'formal_statement' holds no `theorem`"):
-        load_statements(str(formal), 0, cfg)
+        load_statements([str(formal)], 0, cfg, table)
     bad.write_text(json.dumps({"name": "x"}) + "\n")
     with pytest.raises(InputError, match=r"line 1: expected a string column 'formal_statement'"):
-        load_statements(str(formal), 0, cfg)
+        load_statements([str(formal)], 0, cfg, table)
 
 
 def test_evaluation_pass_at_k_table_and_plot(setup):
@@ -191,5 +214,5 @@ def test_without_a_lean_the_stage_says_how_to_configure_one(setup):
     cfg, formal, tmp, stub = setup
     cfg["lean"] = {**cfg["lean"], "command": [str(tmp / "no-lean")]}
     with pytest.raises(ConfigError, match=r"no Lean 4 to check statements and proofs.*lean/README.md"):
-        prove_stage(str(formal), 0, cfg, str(tmp / "p.parquet"), str(tmp / "s.json"), str(tmp / "r.jsonl"))
+        prove_stage([str(formal)], 0, cfg, str(tmp / "p.parquet"), str(tmp / "s.json"), str(tmp / "r.jsonl"))
     assert not (tmp / "p.parquet").exists() and stub.stats()["requests"] == 0

@@ -129,9 +129,8 @@ def test_proof_sft_rows_carry_the_published_proof_columns(tmp_path):
 
 
 def test_statements_are_a_publish_kind_built_from_the_formal_shards():
-    assert folder_inputs("R", "statements", 2) == {
-        "formal": ["R/formal/shard-0.parquet", "R/formal/shard-1.parquet"]
-    }
+    shards = ["R/formal/a/shard-0.parquet", "R/formal/b/shard-0.parquet"]
+    assert folder_inputs("R", "statements", shards) == {"formal": shards}
     targets = publish_targets(validate_config({}), "R")
     assert "R/publish/statements" in targets
     assert not [t for t in targets if t.startswith("R/exports/statements")]  # nothing to train on

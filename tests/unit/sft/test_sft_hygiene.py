@@ -69,8 +69,8 @@ def run(tmp_path, solutions, problems=None, kept=None, removed=(), benchmark=Non
     pq.write_table(pa.Table.from_pylist(audit, schema=AUDIT_SCHEMA), paths["audit"])
     stats = write_sft_shards(
         [str(paths["final"])], [str(paths["majority"])], [], cfg, str(tmp_path / "data"),
-        str(tmp_path / "manifest.json"), str(tmp_path / "card.md"), decontam_set=str(paths["set"]),
-        decontam_audit=str(paths["audit"]), hygiene_path=str(tmp_path / "hygiene.json"),
+        str(tmp_path / "manifest.json"), str(tmp_path / "card.md"), decontam_sets=[str(paths["set"])],
+        decontam_audits=[str(paths["audit"])], hygiene_path=str(tmp_path / "hygiene.json"),
         summary_path=str(tmp_path / "data.summary.json"),
     )  # fmt: skip
     assert read_summary(tmp_path / "data.summary.json").notes["hygiene"] == json.loads(
@@ -142,7 +142,7 @@ def test_a_removed_or_missing_problem_fails_the_run_naming_the_row(tmp_path):
     with pytest.raises(SFTAuditError, match=r"problem p1 \(high_without_tool, seed 0\): decontaminated: removed by decontamination \(benchmark_match\)"):  # fmt: skip
         run(tmp_path, [sol(pid="p1"), sol(pid="p2", seed=1)], removed=["p1"])
     with pytest.raises(
-        SFTAuditError, match=r"1 SFT row\(s\) must never ship: problem p2 .*not in decontam/answers/set"
+        SFTAuditError, match=r"1 SFT row\(s\) must never ship: problem p2 .*not in the decontaminated set"
     ):
         run(tmp_path, [sol(pid="p1"), sol(pid="p2", seed=1)], kept=["p1"])
     assert not (tmp_path / "data").exists()

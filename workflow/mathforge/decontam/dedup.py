@@ -6,6 +6,11 @@ Pairs are joined into clusters (union-find); the representative is chosen determ
 a row with an expected answer first, then the smallest problem_id. The neighbours examined come
 from `neighbours.self_neighbours`: exact all-pairs search for small N, an approximate (IVF) index
 above `exact_max_rows`; nothing here is quadratic in N or in a cluster's size.
+
+Sources are deduplicated one at a time, in config order: a source's problems are also searched
+against the kept problems of the sources before it (`neighbours.cross_neighbours`), and a cluster
+that holds one of those keeps it. Earlier decisions never change, so a new source (new data) is
+deduplicated without rerunning the old ones, and the result equals a rebuild from scratch.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from rapidfuzz import fuzz
 
-from mathforge.decontam.neighbours import self_neighbours
+from mathforge.decontam.neighbours import cross_neighbours, self_neighbours
 from mathforge.normalized_text import normalize_text
 
 
@@ -51,17 +56,31 @@ def near_duplicates(
     lexical_min: float,
     k: int = 10,
     search: dict | None = None,
+    earlier_texts: list[str] = (),
+    earlier_vectors: np.ndarray | None = None,
 ) -> list[Duplicate]:
     """Rows to drop, each with the row it duplicates; `rank_keys[i]` orders representatives (min wins).
 
-    `search` is the dedup config's search part (method, exact_max_rows, memory_mb, ann).
+    `earlier_texts`/`earlier_vectors` are problems already kept (earlier sources'): they are never
+    dropped, and a row in a cluster with one of them is dropped in favour of the first of them
+    (its `representative` is then len(texts) + its index among the earlier rows). `search` is the
+    dedup config's search part (method, exact_max_rows, memory_mb, ann).
     """
-    if len(texts) < 2:
+    search = search or _default_search()
+    n_earlier = len(earlier_texts)
+    if len(texts) < 2 and not (texts and n_earlier):
         return []
-    scores, neighbours, _method = self_neighbours(vectors, k + 1, search or _default_search())
+    scores, neighbours, _method = self_neighbours(vectors, k + 1, search)
+    if n_earlier:
+        cross_scores, cross_rows, _ = cross_neighbours(vectors, earlier_vectors, k, search)
+        scores = np.concatenate([scores, cross_scores], axis=1)
+        neighbours = np.concatenate(
+            [neighbours, np.where(cross_rows >= 0, cross_rows + len(texts), -1)], axis=1
+        )
     return duplicates_from_neighbours(
-        texts, scores, neighbours, rank_keys, threshold=threshold, certain=certain, lexical_min=lexical_min
-    )
+        [*texts, *earlier_texts], scores, neighbours, rank_keys,
+        threshold=threshold, certain=certain, lexical_min=lexical_min, n_earlier=n_earlier,
+    )  # fmt: skip
 
 
 def duplicates_from_neighbours(
@@ -73,22 +92,32 @@ def duplicates_from_neighbours(
     threshold: float,
     certain: float,
     lexical_min: float,
+    n_earlier: int = 0,
 ) -> list[Duplicate]:
-    """`near_duplicates` given each row's neighbours (rows and cosines, as `self_neighbours` gives)."""
+    """`near_duplicates` given each new row's neighbours (rows and cosines, as `self_neighbours`
+    gives); the last `n_earlier` of `texts` are the earlier, kept rows (no neighbour lists)."""
     n = len(texts)
+    n_new = n - n_earlier
     parent = list(range(n))
     best = _duplicate_evidence(texts, scores, neighbours, parent, threshold, certain, lexical_min)
     clusters: dict[int, list[int]] = {}
-    for i in range(n):
+    for i in range(n_new):
         clusters.setdefault(_find(parent, i), []).append(i)
+    earliest: dict[int, int] = {}  # roots are new rows (a union keeps the smaller root)
+    for e in range(n_new, n):
+        root = _find(parent, e)
+        if root in clusters:
+            earliest[root] = min(earliest.get(root, e), e)
     drops = []
-    for members in clusters.values():
-        if len(members) < 2:
+    for root, members in clusters.items():
+        if root in earliest:
+            rep, dropped = earliest[root], members
+        elif len(members) < 2:
             continue
-        rep = min(members, key=lambda m: rank_keys[m])
-        for m in members:
-            if m == rep:
-                continue
+        else:
+            rep = min(members, key=lambda m: rank_keys[m])
+            dropped = [m for m in members if m != rep]
+        for m in dropped:
             score, lexical = best[m][:2]
             drops.append(Duplicate(row=m, representative=rep, score=score, lexical=lexical))
     return sorted(drops, key=lambda d: d.row)
@@ -103,7 +132,7 @@ def _duplicate_evidence(texts, scores, neighbours, parent, threshold, certain, l
     normalized: dict[int, str] = {}
     seen: set[tuple[int, int]] = set()
     best: dict[int, tuple[float, float, int]] = {}
-    for i in range(len(texts)):
+    for i in range(len(scores)):  # the new rows (earlier rows have no neighbour lists)
         for score, j in zip(scores[i], neighbours[i], strict=True):
             j = int(j)
             if j < 0 or j == i or score < threshold:

@@ -136,6 +136,36 @@ def _rescore(queries: np.ndarray, vectors: np.ndarray, found: np.ndarray) -> tup
     return np.take_along_axis(scores, order, axis=1), np.where(rows == np.iinfo(np.int64).max, -1, rows)
 
 
+def cross_neighbours(
+    queries: np.ndarray, index_vectors: np.ndarray, k: int, cfg: dict
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Top-k (cosine, row of `index_vectors`) per query row, best first, ties by row: the new
+    problems against the kept problems of earlier sources. Exact up to `exact_max_rows` index rows
+    (method auto), else an IVF index of `index_vectors`, candidates re-scored in float32."""
+    n, q = index_vectors.shape[0], queries.shape[0]
+    if n == 0 or q == 0:
+        return np.zeros((q, 0), np.float32), np.zeros((q, 0), np.int64), "none"
+    method = resolve_method(n, cfg)
+    start = time.perf_counter()
+    k = min(k, n)
+    if method == "exact":
+        scores, rows = top_k(
+            _as_f32(queries), _as_f32(index_vectors), k, chunk=exact_chunk_rows(n, cfg["memory_mb"])
+        )
+    else:
+        chunk = max(1, int(cfg["memory_mb"] * 2**20 // ((k + 1) * index_vectors.shape[1] * 4 * 2)))
+        index = train_ivf_index(index_vectors, cfg["ann"])
+        fill_ivf_index(index, index_vectors, chunk)
+        scores, rows = np.empty((q, k), np.float32), np.empty((q, k), np.int64)
+        for begin, end in _chunks(q, chunk):
+            block = _as_f32(queries[begin:end])
+            _approx, found = index.search(block, k)
+            scores[begin:end], rows[begin:end] = _rescore(block, index_vectors, found)
+    log.info("dedup against earlier sources: %s search of %d rows in %d, k=%d, %.1f s",
+             method, q, n, k, time.perf_counter() - start)  # fmt: skip
+    return scores, rows, method
+
+
 def ann_self_neighbours(vectors: np.ndarray, k: int, acfg: dict, memory_mb: int):
     """Approximate top-k per row over an IVF index of all rows, scores re-scored exactly."""
     n, dim = vectors.shape

@@ -1,5 +1,6 @@
-"""The decontamination stage (`run`): drop problems that match a public benchmark, then
-near-duplicates of each other.
+"""The decontamination stage (`run`), one job per source: drop problems that match a public
+benchmark, then near-duplicates of each other and of the kept problems of the sources listed
+before it (mathforge.decontam.dedup).
 
 Per problem: candidates from dense retrieval (top-k cosine >= dense_threshold) and lexical
 retrieval (n-gram containment >= lexical_threshold). A candidate at or above a "certain"
@@ -25,11 +26,12 @@ from mathforge.benchmarks import BenchmarkItem, index_hash, load_benchmarks
 from mathforge.decontam.dedup import near_duplicates
 from mathforge.decontam.dense import Embedder, top_k
 from mathforge.decontam.lexical import LexicalIndex
+from mathforge.errors import InputError
 from mathforge.funnel import StepStats
 from mathforge.inference.client import SamplingParams
 from mathforge.inference.generation import Generator, make_request
 from mathforge.inference.models import stage_model
-from mathforge.io import write_parquet
+from mathforge.io import atomic_path, write_parquet
 from mathforge.normalized_text import ngrams, tokens
 from mathforge.prompts import load_prompt
 from mathforge.text import parse_label
@@ -240,10 +242,42 @@ def judge_candidates(screening: Screening, rows, texts, items, cfg: dict, store_
         record["removed"] = row in screening.removed
 
 
-def remove_duplicates(removed: dict[int, dict], rows, texts, vectors: np.ndarray, ddcfg: dict) -> None:
-    """Near-duplicates among the rows still kept, each removed in favour of its representative."""
+@dataclass
+class Earlier:
+    """The kept problems of the sources listed before this one (their sets and vectors)."""
+
+    ids: list[str] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    vectors: np.ndarray | None = None
+
+
+def load_earlier(set_paths: list[str], vector_paths: list[str]) -> Earlier:
+    """Earlier sources' kept problems; each set's rows must match its vectors' rows one to one."""
+    out, blocks = Earlier(), []
+    for set_path, vector_path in zip(set_paths, vector_paths, strict=True):
+        table = pq.read_table(set_path, columns=["problem_id", "problem"])
+        vectors = np.load(vector_path, mmap_mode="r")
+        if vectors.shape[0] != table.num_rows:
+            raise InputError(
+                vector_path,
+                None,
+                f"{table.num_rows} vectors (one per row of {set_path}), found {vectors.shape[0]}",
+            )
+        if table.num_rows:
+            out.ids += table.column("problem_id").to_pylist()
+            out.texts += table.column("problem").to_pylist()
+            blocks.append(vectors)
+    out.vectors = np.concatenate(blocks).astype(np.float32, copy=False) if blocks else None
+    return out
+
+
+def remove_duplicates(
+    removed: dict[int, dict], rows, texts, vectors: np.ndarray, ddcfg: dict, earlier: Earlier
+) -> None:
+    """Near-duplicates among the rows still kept, and of earlier sources' kept problems, each
+    removed in favour of its representative (an earlier source's problem when its cluster has one)."""
     kept = [i for i in range(len(rows)) if i not in removed]
-    if not ddcfg["enabled"] or len(kept) <= 1:
+    if not ddcfg["enabled"] or not kept or (len(kept) == 1 and not earlier.ids):
         return
     duplicates = near_duplicates(
         [texts[i] for i in kept],
@@ -254,30 +288,42 @@ def remove_duplicates(removed: dict[int, dict], rows, texts, vectors: np.ndarray
         lexical_min=ddcfg["lexical_min"],
         k=ddcfg["top_k"],
         search=ddcfg,
+        earlier_texts=earlier.texts,
+        earlier_vectors=earlier.vectors,
     )
     for dup in duplicates:
-        row, rep = kept[dup.row], kept[dup.representative]
+        row = kept[dup.row]
+        rep = (
+            earlier.ids[dup.representative - len(kept)]
+            if dup.representative >= len(kept)
+            else rows[kept[dup.representative]]["problem_id"]
+        )
         removed[row] = {
             **_audit(rows[row], None, Candidate(-1, dup.score, dup.lexical), "dedup"),
             "reason": "duplicate_of",
-            "duplicate_of": rows[rep]["problem_id"],
+            "duplicate_of": rep,
         }
 
 
 def run(
-    problems_path: str,
+    problem_paths: list[str],
     target: str,
     cfg: dict,
     out_set: str,
     out_audit: str,
     out_summary: str,
     out_candidates: str,
+    out_vectors: str,
     store_path: str,
     embedding_cache: str | os.PathLike,
+    earlier_sets: list[str] = (),
+    earlier_vectors: list[str] = (),
 ) -> StepStats:
+    """One source's problems of `target` (all its shards): benchmark decontamination, then dedup
+    within the source and against the kept problems of the sources before it (`earlier_*`)."""
     dcfg = cfg["decontam"]
     rcfg = dcfg["retrieval"]
-    table = pq.read_table(problems_path)
+    table = pa.concat_tables([pq.read_table(p) for p in problem_paths])
     rows = table.select(["problem_id", "problem", "source", "expected_answer"]).to_pylist()
     texts = [r["problem"] for r in rows]
     items = load_benchmarks(dcfg["benchmarks"], target)
@@ -286,20 +332,29 @@ def run(
     retrieval = retrieve(texts, vectors, bench_vectors, lexical, rcfg)
     screening = screen_candidates(retrieval, rows, items, dcfg)
     judge_candidates(screening, rows, texts, items, cfg, store_path)
-    remove_duplicates(screening.removed, rows, texts, vectors, dcfg["dedup"])
+    earlier = load_earlier(list(earlier_sets), list(earlier_vectors))
+    remove_duplicates(screening.removed, rows, texts, vectors, dcfg["dedup"], earlier)
 
     removed = screening.removed
-    mask = pa.array([i not in removed for i in range(len(rows))], type=pa.bool_())
-    write_parquet(table.filter(mask), out_set)
+    keep = [i not in removed for i in range(len(rows))]
+    write_parquet(table.filter(pa.array(keep, type=pa.bool_())), out_set)
+    write_vectors(vectors[np.array(keep, dtype=bool)] if rows else vectors[:0], out_vectors)
     audit = [removed[i] for i in sorted(removed)]
     write_parquet(pa.Table.from_pylist(audit, schema=AUDIT_SCHEMA), out_audit)
     pairs = [screening.examined[k] for k in sorted(screening.examined)]
     write_parquet(pa.Table.from_pylist(pairs, schema=CANDIDATES_SCHEMA), out_candidates)
     summary = _summary(target, rows, items, audit, retrieval, screening.verdicts, cfg, screening.to_judge)
+    summary.counters["compared_with_earlier_sources"] = len(earlier.ids)
     log.info("embeddings computed: %d (the rest came from %s)", computed, embedding_cache)
     summary.write(out_summary)
     log.info("%s (judge: %s)", summary.summary(), dict(screening.verdicts))
     return summary
+
+
+def write_vectors(vectors: np.ndarray, path: str) -> None:
+    """The kept rows' embeddings (float32, set order) for the dedup of later sources."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, np.ascontiguousarray(vectors, dtype=np.float32))
 
 
 def _audit(row: dict, item: BenchmarkItem | None, c: Candidate, method: str, verdict=None, raw=None) -> dict:

@@ -11,10 +11,9 @@ import pyarrow as pa
 
 from mathforge.formal.autoformalize import Autoformalizer
 from mathforge.funnel import StepStats, write_step
-from mathforge.ids import shard_of
 from mathforge.inference.generation import Generator
 from mathforge.inference.models import stage_model
-from mathforge.io import read_records
+from mathforge.io import read_shard_records
 from mathforge.lean.backends import lean_backend
 from mathforge.lean.verify import check_statement
 from mathforge.schemas.problems import PROVENANCE
@@ -52,9 +51,17 @@ FORMAL_SCHEMA = pa.schema(
 )
 
 
-def run(in_path: str, shard: int, cfg: dict, out_path: str, summary_path: str, store_path: str) -> StepStats:
-    n_shards = cfg["formal"]["n_shards"]
-    problems = [r for r in read_records(in_path) if shard_of(r["problem_id"], n_shards) == shard]
+def run(
+    in_path: str,
+    shard: int,
+    cfg: dict,
+    out_path: str,
+    summary_path: str,
+    store_path: str,
+    n_shards: int | None = None,
+) -> StepStats:
+    n_shards = n_shards or cfg["formal"]["n_shards"]  # the source's shards (its own, else formal.n_shards)
+    problems = read_shard_records(in_path, "problem_id", shard, n_shards)
     stats = StepStats(step="autoformalize", n_in=len(problems))
     results = []
     if problems:

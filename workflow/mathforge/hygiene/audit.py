@@ -37,7 +37,7 @@ class SFTAuditError(MathforgeError):
 class AuditContext:
     """What the checks compare a row with: the run's own artifacts and the benchmarks."""
 
-    decontaminated: set[str]  # problem ids of decontam/answers/set.parquet
+    decontaminated: set[str]  # problem ids of decontam/answers/<source>/set.parquet
     removed: dict[str, str]  # problem id -> why decontamination removed it (its audit)
     solutions: dict[str, dict]  # request key -> final-judged solution (verdict, code cells)
     final_answers: dict[str, str | None]  # problem id -> expected answer after the vote and repair
@@ -71,7 +71,7 @@ def decontaminated(row: dict, ctx: AuditContext) -> str | None:
     pid = row["problem_id"]
     if pid in ctx.removed:
         return f"removed by decontamination ({ctx.removed[pid]})"
-    return None if pid in ctx.decontaminated else "not in decontam/answers/set.parquet"
+    return None if pid in ctx.decontaminated else "not in the decontaminated set"
 
 
 def judged_correct(row: dict, ctx: AuditContext) -> str | None:
@@ -218,14 +218,22 @@ def _problem_ids(path: str) -> list[str]:
 
 
 def load_context(
-    cfg: dict, solutions: list[dict], problems: dict[str, dict], decontam_set: str, decontam_audit: str
+    cfg: dict,
+    solutions: list[dict],
+    problems: dict[str, dict],
+    decontam_sets: list[str],
+    decontam_audits: list[str],
 ) -> AuditContext:
-    """The audit's view of the run: decontaminated set and removals, final verdicts and answers,
-    the configured benchmarks that apply to answer problems, and every code-tags output marker."""
-    audit = pq.read_table(decontam_audit, columns=["problem_id", "reason"]).to_pylist()
+    """The audit's view of the run: decontaminated sets and removals (every source's), final
+    verdicts and answers, the benchmarks that apply to answer problems, every code-tags output marker."""
+    audit = [
+        r
+        for path in decontam_audits
+        for r in pq.read_table(path, columns=["problem_id", "reason"]).to_pylist()
+    ]
     items = load_benchmarks(cfg["decontam"]["benchmarks"], "answers")
     return AuditContext(
-        decontaminated=set(_problem_ids(decontam_set)),
+        decontaminated={pid for path in decontam_sets for pid in _problem_ids(path)},
         removed={a["problem_id"]: a["reason"] for a in audit},
         solutions={s["request_key"]: s for s in solutions},
         final_answers={pid: p["expected_answer"] for pid, p in problems.items()},

@@ -12,11 +12,11 @@ import re
 
 from mathforge.funnel import StepStats, write_step
 from mathforge.hygiene.faithful import Unsupported, describe, unsupported_content
-from mathforge.ids import problem_id, shard_of
+from mathforge.ids import problem_id
 from mathforge.inference.client import SamplingParams
 from mathforge.inference.generation import Generator, make_request
 from mathforge.inference.models import stage_model
-from mathforge.io import read_records
+from mathforge.io import read_shard_records
 from mathforge.prompts import load_prompt
 from mathforge.schemas.problems import DROPPED_SCHEMA, EXTRACTED_SCHEMA, PROVENANCE_NAMES, llm_meta
 
@@ -40,10 +40,6 @@ def parse_problems(text: str) -> tuple[list[str], str]:
         if body and not _NONE.fullmatch(body.rstrip(".")):
             problems.append(body)
     return problems, ("ok" if problems else "none")
-
-
-def select_shard(records: list[dict], shard: int, n_shards: int, key: str = "thread_uid") -> list[dict]:
-    return [r for r in records if shard_of(r[key], n_shards) == shard]
 
 
 def _parsed(record: dict) -> tuple[list[str], str, str | None]:
@@ -165,7 +161,7 @@ def run(
     stage, check = cfg["problems"]["extraction"], cfg["problems"]["faithfulness"]
     prompt = load_prompt(cfg["prompts_dir"], stage["prompt"])
     params = SamplingParams.from_config(stage)
-    threads = select_shard(read_records(raw_path), shard, n_shards)
+    threads = read_shard_records(raw_path, "thread_uid", shard, n_shards)  # one batch at a time
     stats = StepStats(step="extract_problems", n_in=len(threads))
     stats.counters["faithfulness"] = {"retried": 0, "recovered": 0, "unfaithful": 0}
     with Generator(stage_model(cfg, "problems.extraction"), store_path) as gen:

@@ -125,17 +125,8 @@ def statement_from_record(
     }  # fmt: skip
 
 
-def table_attribution(record: dict, table: dict, where: str, statement: dict) -> dict:
-    """A user statement's licence (its own, else the table's), URL and author (mathforge.attribution)."""
-    license = license_of(record.get("license"), table.get("license"))
-    author = record_author(record, "problem", statement["statement_id"], license, table["path"], where)
-    return {"license": license, "source_url": record_url(record, table["path"], where),
-            "authors": [author] if author else []}  # fmt: skip
-
-
-def load_statements(formal_path: str, shard: int, cfg: dict) -> list[dict]:
-    """Accepted statements of the formal shard, and the user's statements hashed to this shard."""
-    n_shards = cfg["formal"]["n_shards"]
+def _accepted_statements(formal_path: str) -> list[dict]:
+    """The accepted statements of an autoformalize shard, as prove's statements."""
     statements = []
     for r in read_records(formal_path):
         if r["status"] != "accepted":
@@ -152,17 +143,35 @@ def load_statements(formal_path: str, shard: int, cfg: dict) -> list[dict]:
              "source": r.get("source"), "license": license_of(r.get("license")),
              "source_url": r.get("source_url"), "authors": r.get("authors") or []}
         )  # fmt: skip
-    for table in cfg["proofs"]["statement_tables"]:
+    return statements
+
+
+def table_attribution(record: dict, table: dict, where: str, statement: dict) -> dict:
+    """A user statement's licence (its own, else the table's), URL and author (mathforge.attribution)."""
+    license = license_of(record.get("license"), table.get("license"))
+    author = record_author(record, "problem", statement["statement_id"], license, table["path"], where)
+    return {"license": license, "source_url": record_url(record, table["path"], where),
+            "authors": [author] if author else []}  # fmt: skip
+
+
+def load_statements(formal_paths: list[str], shard: int, cfg: dict, table: dict | None = None) -> list[dict]:
+    """The statements of one prove job: a source's part proves the accepted statements of its
+    formal shard (`formal_paths`); a statement table's part (`table`, an entry of
+    proofs.statement_tables) proves the table's statements hashed to `shard` of formal.n_shards."""
+    statements = [s for path in formal_paths for s in _accepted_statements(path)]
+    if table:
+        n_shards = cfg["formal"]["n_shards"]
         for where, record in read_table_records(table["path"]):
             row = statement_from_record(record, table["path"], where, cfg["lean"]["header"], table["name"])
             if shard_of(row["statement_id"], n_shards) == shard:
                 statements.append(
                     {**row, "source": table["name"], **table_attribution(record, table, where, row)}
                 )
+    where = table["path"] if table else (formal_paths[0] if formal_paths else "prove")
     ids = Counter(s["statement_id"] for s in statements)
     repeated = sorted(k for k, v in ids.items() if v > 1)
     if repeated:
-        raise InputError(formal_path, None, f"statement ids must be unique, repeated: {repeated[:5]}")
+        raise InputError(where, None, f"statement ids must be unique, repeated: {repeated[:5]}")
     return statements
 
 
@@ -231,10 +240,16 @@ def run_prover(
 
 
 def run(
-    formal_path: str, shard: int, cfg: dict, out_path: str, summary_path: str, store_path: str
+    formal_paths: list[str],
+    shard: int,
+    cfg: dict,
+    out_path: str,
+    summary_path: str,
+    store_path: str,
+    statement_table: dict | None = None,
 ) -> StepStats:
     stage = cfg["proofs"]
-    statements = load_statements(formal_path, shard, cfg)
+    statements = load_statements(formal_paths, shard, cfg, statement_table)
     stats = StepStats(step="prove", n_in=len(statements))
     attempts: dict[str, list[Attempt]] = {}
     if statements:

@@ -1,5 +1,5 @@
 """The formal statements as a dataset of their own: the accepted Lean 4 statements of
-autoformalize (results/<dataset>/formal/shard-K.parquet), without proofs, in the columns
+autoformalize (results/<dataset>/formal/<source>/shard-K.parquet), without proofs, in the columns
 Nemotron-Math-Proofs publishes (`problem`, `formal_statement`, `lean_header`) with the
 provenance and the formalization's verdicts. Statements not accepted are counted by reason."""
 

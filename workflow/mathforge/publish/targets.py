@@ -13,11 +13,11 @@ KINDS = ("sft", "proofs", "statements")
 EXPORT_KINDS = ("sft", "proofs")  # the statements have no conversations to train on
 
 
-def folder_inputs(results: str, kind: str, n_formal_shards: int = 0) -> dict:
+def folder_inputs(results: str, kind: str, formal_shards: list[str] = ()) -> dict:
     """What a dataset folder is built from: the shards, their manifest and (math SFT only) the
-    card; for the statements, the autoformalize shards."""
+    card; for the statements, the autoformalize shards (`formal_shards`, every source's)."""
     if kind == "statements":
-        return {"formal": [f"{results}/formal/shard-{k}.parquet" for k in range(n_formal_shards)]}
+        return {"formal": list(formal_shards)}
     base = f"{results}/sft" if kind == "sft" else f"{results}/sft/proofs"
     inputs = {"data": f"{base}/data", "manifest": f"{base}/manifest.json"}
     if kind == "sft":

@@ -14,10 +14,10 @@ JUDGE_FIELDS = [
     ("judge_meta", LLM_META),  # the LLM judge call, when one was made
 ]
 
-# answers/judged/shard-K.parquet: every solution judged against the forum's expected answer.
+# answers/judged/<source>/shard-K.parquet: every solution judged against the forum's expected answer.
 JUDGED_SCHEMA = pa.schema([*SOLUTIONS_SCHEMA, *JUDGE_FIELDS])
 
-# answers/final_judged/shard-K.parquet: re-judged against the final (repaired) expected answer.
+# answers/final_judged/<source>/shard-K.parquet: re-judged against the final (repaired) expected answer.
 FINAL_JUDGED_SCHEMA = pa.schema(
     [
         *[f for f in SOLUTIONS_SCHEMA],
@@ -33,7 +33,7 @@ SOLVE_RATE = pa.struct(
     [("variant", pa.string()), ("solutions", pa.int32()), ("correct", pa.int32()), ("rate", pa.float64())]
 )
 
-# answers/majority/shard-K.parquet: one row per problem.
+# answers/majority/<source>/shard-K.parquet: one row per problem.
 MAJORITY_SCHEMA = pa.schema(
     [
         ("problem_id", pa.string()),
@@ -68,7 +68,8 @@ MAJORITY_VOTES_SCHEMA = pa.schema(
     ]
 )
 
-# answers/forum_cot/shard-K.parquet: forum answers rewritten into solutions (rewrite_forum_solutions),
+# answers/forum_cot/<source>/shard-K.parquet: forum answers rewritten into solutions
+# (rewrite_forum_solutions),
 # every attempt with its status; only `kept` rows (judged equal to the final answer) reach SFT.
 FORUM_COT_SCHEMA = pa.schema(
     [

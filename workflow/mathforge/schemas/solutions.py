@@ -1,4 +1,4 @@
-"""Arrow schema of `solutions/shard-<k>.parquet`: one row per solution (fixed, so an empty shard
+"""Arrow schema of `solutions/<source>/shard-<k>.parquet`: one row per solution (fixed, so an empty shard
 has the same columns as a full one)."""
 
 from __future__ import annotations

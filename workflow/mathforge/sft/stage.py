@@ -264,7 +264,8 @@ def audit_and_write(
 def run(
     final_judged: list[str], majority: list[str], summary_paths: list[str], cfg: dict,
     out_dir: str, manifest_path: str, card_path: str,
-    decontam_set: str, decontam_audit: str, hygiene_path: str, summary_path: str, forum_cot: list[str] = (),
+    decontam_sets: list[str], decontam_audits: list[str], hygiene_path: str, summary_path: str,
+    forum_cot: list[str] = (),
 ) -> StepStats:  # fmt: skip
     """The shards, their manifest (files per variant and bucket), the card (its funnel from the
     earlier steps' `summary_paths`), the hygiene audit, and this step's summary (with the audit)."""
@@ -272,7 +273,7 @@ def run(
     solutions += kept_forum_solutions(forum_cot)
     problems = {p["problem_id"]: p for path in majority for p in read_records(path)}
     rows, stats = build_rows(solutions, problems, cfg)
-    ctx = load_context(cfg, solutions, problems, decontam_set, decontam_audit)
+    ctx = load_context(cfg, solutions, problems, decontam_sets, decontam_audits)
     manifest, hygiene = audit_and_write(rows, stats, ctx, out_dir, cfg)
     for variant in stats.counters["variants"]:
         manifest.setdefault(variant, {})

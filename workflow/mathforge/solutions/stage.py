@@ -7,9 +7,8 @@ import logging
 from collections import Counter
 
 from mathforge.funnel import StepStats, write_step
-from mathforge.ids import shard_of
 from mathforge.inference.store import RequestStore
-from mathforge.io import read_records
+from mathforge.io import read_shard_records
 from mathforge.schemas.solutions import SOLUTIONS_SCHEMA
 from mathforge.solving.code_tags import load_code_tags
 from mathforge.solving.generate import build_tasks, run_tasks, solution_row
@@ -43,9 +42,19 @@ def summarize(stats: StepStats, rows: list[dict], counts: Counter) -> None:
     )
 
 
-def run(in_path: str, shard: int, cfg: dict, out_path: str, summary_path: str, store_path: str) -> StepStats:
-    n_shards = cfg["solutions"]["n_shards"]
-    problems = [r for r in read_records(in_path) if shard_of(r["problem_id"], n_shards) == shard]
+def run(
+    in_path: str,
+    shard: int,
+    cfg: dict,
+    out_path: str,
+    summary_path: str,
+    store_path: str,
+    n_shards: int | None = None,
+) -> StepStats:
+    n_shards = (
+        n_shards or cfg["solutions"]["n_shards"]
+    )  # the source's shards (its own, else solutions.n_shards)
+    problems = read_shard_records(in_path, "problem_id", shard, n_shards)
     tasks = build_tasks(problems, cfg)
     with RequestStore(store_path) as store:
         counts = run_tasks([task for _, _, task in tasks], cfg, store)
