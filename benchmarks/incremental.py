@@ -18,11 +18,12 @@
     the last config of (2) with every output it planned created (no Snakemake metadata).
 
     .venv/bin/python benchmarks/incremental.py [--threads 200] [--new-percent 1] [--shards 10,100,1000]
-        [--solutions-at-scale 1000:64] [--planning-only] [--baseline DIR]
+        [--solutions-at-scale 1000:64] [--planning-only] [--baseline DIR] [--repeat 1]
 
     --planning-only runs (2) alone (no finished run, no no-op timings): a few minutes.
     --baseline DIR also plans (2) with the Snakefile of DIR, another checkout (`git archive <commit> |
     tar -x -C DIR`), and prints its table first: before and after from one run.
+    --repeat K times every planning variant K times, interleaved, and keeps the least wall and CPU.
 """
 
 from __future__ import annotations
@@ -240,12 +241,36 @@ def plan_configs(shards: str, solutions_at_scale: str) -> list[tuple[str, int, i
     return plans
 
 
+def best(runs: list[Seconds]) -> Seconds:
+    """The least wall and the least CPU seconds of repeated runs (what the machine's other load added least)."""
+    fastest = Seconds(min(runs))
+    fastest.cpu = min(run.cpu for run in runs)
+    return fastest
+
+
+def plan_once(plan: Path, tmp: Path, k: int, jobs: int, baseline: Path | None) -> tuple[dict, str]:
+    """Every timing of one config once, interleaved so that load from elsewhere hits them alike:
+    ours -n and -q, the floors, and the baseline's -n and -q; and our -n output."""
+    timed, proc = {}, None
+    timed["n"], proc = snakemake(plan, "-n")
+    timed["q"], _ = snakemake(plan, "-n", "-q")
+    timed["floor"] = floor_seconds(tmp / f"floor-{k}", jobs)
+    timed["shaped"] = floor_seconds(tmp / f"shaped-{k}", jobs, SHAPED_FLOOR_SNAKEFILE)
+    timed["shaped_n"] = floor_seconds(tmp / f"shaped-{k}", jobs, SHAPED_FLOOR_SNAKEFILE, "-n")
+    if baseline is not None:
+        timed["base_n"], base = snakemake(plan, "-n", snakefile=baseline / "Snakefile")
+        timed["base_q"], _ = snakemake(plan, "-n", "-q", snakefile=baseline / "Snakefile")
+        if planned_jobs(base.stdout + base.stderr) != jobs:
+            raise SystemExit(f"the baseline plans {planned_jobs(base.stdout + base.stderr)} jobs, not {jobs}")
+    return timed, proc.stdout + proc.stderr
+
+
 def planning(
-    tmp: Path, base_url: str, plans: list, baseline: Path | None = None
+    tmp: Path, base_url: str, plans: list, baseline: Path | None = None, repeat: int = 1
 ) -> tuple[list[tuple], list[tuple], Path, str]:
     """(2): every config planned as printed and quiet, next to the floors (and by the `baseline`
-    checkout's Snakefile, if given: its -n and -q); the last plan's directory and dry-run output
-    (for the no-op at scale)."""
+    checkout's Snakefile, if given: its -n and -q), each the best of `repeat` runs; the last plan's
+    directory and dry-run output (for the no-op at scale)."""
     rows, baseline_rows = [], []
     for k, (label, forum_shards, solution_shards, formal_shards) in enumerate(plans):
         plan = tmp / f"plan-{k}"
@@ -253,22 +278,17 @@ def planning(
         (plan / "data" / "forum.jsonl").write_text(threads(0, 10))
         cfg = config(base_url, forum_shards, solution_shards, formal_shards)
         (plan / "config.yaml").write_text(yaml.safe_dump(cfg))
-        seconds, proc = snakemake(plan, "-n")
-        jobs = planned_jobs(proc.stdout + proc.stderr)
-        quiet_s, _ = snakemake(plan, "-n", "-q")
-        floors = (
-            floor_seconds(tmp / f"floor-{k}", jobs),
-            floor_seconds(tmp / f"shaped-{k}", jobs, SHAPED_FLOOR_SNAKEFILE),
-            floor_seconds(tmp / f"shaped-{k}", jobs, SHAPED_FLOOR_SNAKEFILE, "-n"),
-        )
-        rows.append((label, jobs, seconds, quiet_s, *floors))
+        _, first = snakemake(plan, "-n")
+        jobs = planned_jobs(first.stdout + first.stderr)
+        runs = [plan_once(plan, tmp, k, jobs, baseline) for _ in range(repeat)]
+        output = runs[-1][1]
+        t = {name: best([timed[name] for timed, _ in runs]) for name in runs[0][0]}
+        floors = (t["floor"], t["shaped"], t["shaped_n"])
+        rows.append((label, jobs, t["n"], t["q"], *floors))
         if baseline is not None:
-            base_s, base = snakemake(plan, "-n", snakefile=baseline / "Snakefile")
-            base_quiet_s, _ = snakemake(plan, "-n", "-q", snakefile=baseline / "Snakefile")
-            base_jobs = planned_jobs(base.stdout + base.stderr)
-            baseline_rows.append((label, base_jobs, base_s, base_quiet_s, *floors))
+            baseline_rows.append((label, jobs, t["base_n"], t["base_q"], *floors))
         print(f"(2) {label} planned", file=sys.stderr)
-    return rows, baseline_rows, plan, proc.stdout + proc.stderr
+    return rows, baseline_rows, plan, output
 
 
 def print_incremental(inc: dict, rows: list[tuple], noop_big: tuple[float, int]) -> None:
@@ -319,6 +339,7 @@ def main() -> None:
         help="one more config, S:F = S solutions shards with F forum and F formal shards (config.yaml has 64)",
     )
     parser.add_argument("--planning-only", action="store_true", help="run (2) alone, without (1) and (3)")
+    parser.add_argument("--repeat", type=int, default=1, help="(2): each timing the best of this many runs")
     parser.add_argument(
         "--baseline",
         type=Path,
@@ -346,7 +367,9 @@ def main() -> None:
                 None if args.planning_only else incremental_run(tmp, base_url, args.threads, args.new_percent)
             )
             plans = plan_configs(args.shards, args.solutions_at_scale)
-            rows, baseline_rows, plan, dry_run_output = planning(tmp, base_url, plans, args.baseline)
+            rows, baseline_rows, plan, dry_run_output = planning(
+                tmp, base_url, plans, args.baseline, args.repeat
+            )
             if inc is not None:
                 noop_big = noop_at_scale(plan, dry_run_output)
         finally:
