@@ -31,6 +31,11 @@ def test_package_uses_the_repository_schema() -> None:
     assert SCHEMA_PATH.resolve() == SCHEMA_FILE.resolve()
 
 
+def test_the_schema_reads_as_the_pure_python_safe_loader_reads_it() -> None:
+    """load_schema uses libyaml's loader when it is there (planning speed); the data is the same."""
+    assert repr(load_schema(SCHEMA_FILE)) == repr(yaml.load(SCHEMA_FILE.read_text(), Loader=yaml.SafeLoader))
+
+
 def test_empty_config_gets_every_top_level_default(schema: dict) -> None:
     config = validate_config({}, schema)
     assert set(config) == set(schema["properties"])

@@ -50,19 +50,27 @@ def sizing(family: dict, floors: dict) -> dict[str, dict[str, Any]]:
     }
 
 
-def made_input_mb(input) -> float:
-    """MB of the job's input files that exist (Snakemake's `input.size_mb` when all do)."""
-    made = [f for f in input if os.path.exists(f)]
-    if len(made) == len(input):
-        return input.size_mb
-    return sum(os.path.getsize(f) for f in made) / 2**20
+def input_mb(input: Any) -> float:
+    """MB of the job's input files that exist: Snakemake's `input.size_mb` sum (MB per file, in
+    the input's order), without its cost for local files (it starts an event loop per call, and a
+    dry run sizes every job twice). A file not made yet counts as nothing: in a group job a
+    member's input is made by an earlier member after Snakemake sized the group, and the member
+    must count at its floor, not drop out of the group's sums. Storage files and broken symlinks
+    are left to Snakemake (its remote sizes and its error)."""
+    sizes = []
+    for name in input:
+        if getattr(name, "is_storage", False) or (os.path.lexists(name) and not os.path.exists(name)):
+            return input.size_mb
+        if os.path.exists(name):
+            sizes.append(os.path.getsize(name))
+    return sum(size / 1024 / 1024 for size in sizes)
 
 
 def input_sized(floor: int, per_input_mb: float, growth: float, cap: int | None) -> Callable[..., int]:
     """A Snakemake resource callable: the amount for the job's input files and attempt."""
 
     def amount(wildcards, input, attempt):  # Snakemake passes its arguments by these names
-        return sized_amount(floor, per_input_mb, made_input_mb(input), attempt, growth, cap)
+        return sized_amount(floor, per_input_mb, input_mb(input), attempt, growth, cap)
 
     return amount
 
@@ -81,6 +89,6 @@ def wildcard_sized(family: dict, floors_of: Callable[[Any], dict], name: str) ->
         floors = floors_of(wildcards)
         if name not in SIZED:
             return floors[name]
-        return sized_amount(input_mb=made_input_mb(input), attempt=attempt, **sizing(family, floors)[name])
+        return sized_amount(input_mb=input_mb(input), attempt=attempt, **sizing(family, floors)[name])
 
     return amount
