@@ -167,7 +167,7 @@ def test_write_sft_shards_ships_the_kept_rewrites_through_the_hygiene_audit(env)
     stats = write_sft_shards(
         [str(tmp / "final.parquet")], [str(tmp / "majority.parquet")], [str(tmp / "summary.json")],
         cfg, str(tmp / "data"), str(tmp / "manifest.json"), str(tmp / "card.md"),
-        decontam_set=str(tmp / "set.parquet"), decontam_audit=str(tmp / "audit.parquet"),
+        decontam_sets=[str(tmp / "set.parquet")], decontam_audits=[str(tmp / "audit.parquet")],
         hygiene_path=str(tmp / "hygiene.json"), summary_path=str(tmp / "data.summary.json"),
         forum_cot=[str(tmp / "out.parquet")],
     )  # fmt: skip
