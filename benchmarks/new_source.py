@@ -30,6 +30,8 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scale import REPO, Forum, aops_record, scale_config, start_stub, write_forum_data
 
+from mathforge.schemas.measured import decided
+
 NEW_SOURCE = {"name": "aops_new", "format": "aops_jsonl", "path": "data/new.jsonl", "site": "aops.example.org",
               "shards": 1, "solution_shards": 1, "formal_shards": 1}  # fmt: skip
 
@@ -58,23 +60,9 @@ def write_new_threads(path: Path, start: int, count: int, seed: int, proof_share
             fh.write(json.dumps(aops_record(forum, i, forum.rng.random() < proof_share)) + "\n")
 
 
-# What a run measures rather than decides: wall times and the sandbox's leased uid differ between
-# any two runs of the same inputs, so they are left out of the comparison.
-MEASURED = {"seconds", "latency_s", "lean_seconds"}
-
-
-def decided(value):
-    """`value` without its measurements (MEASURED keys, the `uid:` entry of sandbox_isolation)."""
-    if isinstance(value, dict):
-        return {k: decided(v) for k, v in value.items() if k not in MEASURED}
-    if isinstance(value, list):
-        return [decided(v) for v in value if not (isinstance(v, str) and v.startswith("uid:"))]
-    return value
-
-
 def compare(a: Path, b: Path) -> tuple[int, list[str]]:
     """(Parquet files compared, those that differ or exist on one side only) under results/:
-    every row and column equal but the run's measurements (MEASURED)."""
+    every row and column equal but the run's measurements (mathforge.schemas.measured)."""
 
     def files(root: Path) -> set[str]:
         return {str(p.relative_to(root)) for p in root.rglob("*.parquet") if ".requests" not in p.parts}

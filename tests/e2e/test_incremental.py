@@ -16,6 +16,8 @@ import pytest
 import yaml
 from conftest import STUB_WORKFLOW_SCRIPT, planned_jobs, run_snakemake, snakemake_command, write_stub_workflow
 
+from mathforge.schemas.measured import decided
+
 pytestmark = pytest.mark.e2e
 
 
@@ -163,18 +165,6 @@ def jobs_by_source(dry_run_output: str) -> dict[str, list[str]]:
                 jobs[""].remove(rule)
                 jobs.setdefault(found["source"], []).append(rule)
     return jobs
-
-
-MEASURED = {"seconds", "latency_s", "lean_seconds"}  # differ between any two runs
-
-
-def decided(value):
-    """`value` without what a run measures (MEASURED keys, the sandbox's leased `uid:`)."""
-    if isinstance(value, dict):
-        return {k: decided(v) for k, v in value.items() if k not in MEASURED}
-    if isinstance(value, list):
-        return [decided(v) for v in value if not (isinstance(v, str) and v.startswith("uid:"))]
-    return value
 
 
 def table_rows(root, pattern: str) -> dict[str, list[dict]]:
