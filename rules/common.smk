@@ -16,9 +16,8 @@ from mathforge.params import Untracked, canonical, declare
 from mathforge.resources import job_resources, wildcard_sized
 
 FORUM_SOURCES = P.source_names("aops_jsonl", "stackexchange_xml")
-# The {source} of the per-source stages (decontam, solutions, answers, formal) and of prove, whose
+# Every {source} of the per-source stages (decontam, solutions, answers, formal) and of prove, whose
 # parts also include the statement tables.
-ALL_SOURCES = P.wildcard_pattern(P.source_names())
 PROOF_SOURCES = P.wildcard_pattern(P.source_names() + [t["name"] for t in config["proofs"]["statement_tables"]])
 TABLE_SOURCES = P.source_names("problem_table")
 # The proofs settings the evaluation's prover loop and its rows use (not n_pass, stop_at_first or
@@ -107,7 +106,7 @@ def earlier_decontam(name):
     the job's: their kept problems are what its own are deduplicated against."""
 
     def files(wildcards):
-        return [f"{P.results}/decontam/{wildcards.target}/{s}/{name}" for s in P.earlier_sources(wildcards.source)]
+        return decontam_files(name, [wildcards.target], P.earlier_sources(wildcards.source))
 
     return files
 
@@ -156,9 +155,10 @@ def formal_targets():
     return P.part_files("formal/{source}/shard-{shard}.parquet", "formal")
 
 
-def decontam_files(name, targets=("answers", "proofs")):
-    """`name` of every source's decontaminated set of `targets`."""
-    return [f"{P.results}/decontam/{t}/{s}/{name}" for t in targets for s in P.source_names()]
+def decontam_files(name, targets=("answers", "proofs"), sources=None):
+    """`name` of the decontaminated sets of `targets` of `sources` (every source by default)."""
+    sources = P.source_names() if sources is None else sources
+    return [f"{P.results}/decontam/{t}/{s}/{name}" for t in targets for s in sources]
 
 
 def decontam_targets():
@@ -200,7 +200,8 @@ def prove_table_entry(wildcards):
 
 def prove_statement_table(wildcards):
     """The statement table a statement-table part reads ([] for a source's part)."""
-    return [t["path"] for t in config["proofs"]["statement_tables"] if t["name"] == wildcards.source]
+    entry = prove_table_entry(wildcards)
+    return [entry["path"]] if entry else []
 
 
 def eval_benchmark_file(wildcards):

@@ -136,6 +136,12 @@ def _rescore(queries: np.ndarray, vectors: np.ndarray, found: np.ndarray) -> tup
     return np.take_along_axis(scores, order, axis=1), np.where(rows == np.iinfo(np.int64).max, -1, rows)
 
 
+def ann_chunk_rows(memory_mb: int, k: int, dim: int) -> int:
+    """Query rows per approximate chunk: each holds its float32 rows and the k float32 neighbour
+    rows gathered to re-score them, within `memory_mb`."""
+    return max(1, int(memory_mb * 2**20 // ((k + 1) * dim * 4 * 2)))
+
+
 def cross_neighbours(
     queries: np.ndarray, index_vectors: np.ndarray, k: int, cfg: dict
 ) -> tuple[np.ndarray, np.ndarray, str]:
@@ -153,7 +159,7 @@ def cross_neighbours(
             _as_f32(queries), _as_f32(index_vectors), k, chunk=exact_chunk_rows(n, cfg["memory_mb"])
         )
     else:
-        chunk = max(1, int(cfg["memory_mb"] * 2**20 // ((k + 1) * index_vectors.shape[1] * 4 * 2)))
+        chunk = ann_chunk_rows(cfg["memory_mb"], k, index_vectors.shape[1])
         index = train_ivf_index(index_vectors, cfg["ann"])
         fill_ivf_index(index, index_vectors, chunk)
         scores, rows = np.empty((q, k), np.float32), np.empty((q, k), np.int64)
@@ -170,8 +176,7 @@ def ann_self_neighbours(vectors: np.ndarray, k: int, acfg: dict, memory_mb: int)
     """Approximate top-k per row over an IVF index of all rows, scores re-scored exactly."""
     n, dim = vectors.shape
     k = min(k, n)
-    # One query chunk holds its float32 rows and the k float32 neighbour rows gathered to re-score.
-    chunk = max(1, int(memory_mb * 2**20 // ((k + 1) * dim * 4 * 2)))
+    chunk = ann_chunk_rows(memory_mb, k, dim)
     index = train_ivf_index(vectors, acfg)
     cells, cell_scores = fill_ivf_index(index, vectors, chunk)
     scores_out = np.empty((n, k), dtype=np.float32)
