@@ -12,13 +12,15 @@ import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mathforge.errors import InputError
+
+if TYPE_CHECKING:  # pandas is imported where a frame is made: ~0.3 s a job that never needs it
+    import pandas as pd
 
 
 @contextlib.contextmanager
@@ -38,7 +40,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
 
 def write_parquet(table: pd.DataFrame | pa.Table, path: str | os.PathLike) -> None:
-    if isinstance(table, pd.DataFrame):
+    if not isinstance(table, pa.Table):  # a pandas DataFrame
         table = pa.Table.from_pandas(table, preserve_index=False)
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp, compression="zstd")
@@ -179,5 +181,7 @@ def read_table_records(path: str | os.PathLike) -> Iterator[tuple[str, dict]]:
 
 def records_frame(records: Iterable[dict], columns: Sequence[str]) -> pd.DataFrame:
     """A frame with exactly `columns`, in that order, even when there are no records."""
+    import pandas as pd
+
     frame = pd.DataFrame.from_records(list(records), columns=list(columns))
     return frame[list(columns)]

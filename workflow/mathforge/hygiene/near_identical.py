@@ -36,7 +36,8 @@ class NearIdenticalIndex:
         self._texts = [text for text, _ in normalised]
         self.items = [item for _, item in normalised]
         self._lengths = [len(text) for text in self._texts]
-        self._cache: dict[str, BenchmarkHit | None] = {}
+        self._cache: dict[str, BenchmarkHit | None] = {}  # by normalised text
+        self._raw: dict[str, BenchmarkHit | None] = {}  # by text as given (skips normalising again)
 
     def window(self, length: int) -> tuple[int, int]:
         """Index range of the items whose length allows a ratio >= threshold with `length`."""
@@ -46,10 +47,12 @@ class NearIdenticalIndex:
 
     def best_match(self, text: str) -> BenchmarkHit | None:
         """The closest benchmark item with ratio >= threshold, or None."""
-        query = normalize_text(text)
-        if query not in self._cache:
-            self._cache[query] = self._search(query)
-        return self._cache[query]
+        if text not in self._raw:
+            query = normalize_text(text)
+            if query not in self._cache:
+                self._cache[query] = self._search(query)
+            self._raw[text] = self._cache[query]
+        return self._raw[text]
 
     def _search(self, query: str) -> BenchmarkHit | None:
         if not query:

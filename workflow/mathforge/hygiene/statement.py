@@ -12,6 +12,7 @@ integers by value; nothing symbolic, so a stated "0.5" for the answer 1/2 is mis
 
 from __future__ import annotations
 
+import functools
 import re
 
 from mathforge.grading.normalize import as_integer, normalize_answer
@@ -74,8 +75,10 @@ def _closing_value(unit: str) -> tuple[str, str] | None:
     return None
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def states_answer(problem: str, answer: str) -> str | None:
-    """Where `problem` states `answer` (a short description), or None if it does not."""
+    """Where `problem` states `answer` (a short description), or None if it does not. A pure function
+    of its strings, cached: a problem's rows share it, and the audit's second pass repeats them."""
     target = _canonical(answer or "")
     if not problem or target is None:
         return None
