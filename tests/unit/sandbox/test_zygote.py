@@ -180,3 +180,53 @@ def test_a_zygote_that_stops_answering_is_replaced_and_the_uid_still_cleaned(mon
         assert pool.zygote_restarts == 1
 
     run_pool(t, max_sessions=1, prestart=0)
+
+
+# An abstract unix socket lives in a network namespace, not in the filesystem: the only way two
+# sessions could reach each other if they shared one.
+LISTEN_ABSTRACT = """import socket
+listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+listener.bind('\\0{name}')
+listener.listen()"""
+REACHES_ABSTRACT = """import socket
+probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+try:
+    probe.connect('\\0{name}')
+    reached = True
+except OSError:
+    reached = False
+finally:
+    probe.close()
+reached"""
+
+
+@needs_root
+def test_a_session_cannot_reach_another_sessions_abstract_socket():
+    name = f"mathforge-test-{os.getpid()}-concurrent"
+
+    async def t(pool):
+        first, second = await pool.open_session(), await pool.open_session()
+        assert (await pool.execute(first, LISTEN_ABSTRACT.format(name=name))).status == "ok"
+        assert (await pool.execute(first, REACHES_ABSTRACT.format(name=name))).output == "True\n"
+        assert (await pool.execute(second, REACHES_ABSTRACT.format(name=name))).output == "False\n"
+
+    run_pool(t, max_sessions=2, prestart=0)
+
+
+@needs_root
+def test_the_next_session_of_a_uid_cannot_reach_a_socket_its_last_session_left():
+    """Sessions of one uid share its network namespace, one after the other: what the last one
+    bound ended with its processes."""
+    name = f"mathforge-test-{os.getpid()}-sequential"
+
+    async def t(pool):
+        first = await pool.open_session()
+        uid = session_uid(pool, first)
+        assert (await pool.execute(first, LISTEN_ABSTRACT.format(name=name))).status == "ok"
+        assert (await pool.execute(first, REACHES_ABSTRACT.format(name=name))).output == "True\n"
+        await pool.close_session(first)
+        second = await pool.open_session()  # one slot: the same uid, so the same namespace
+        assert session_uid(pool, second) == uid
+        assert (await pool.execute(second, REACHES_ABSTRACT.format(name=name))).output == "False\n"
+
+    run_pool(t, max_sessions=1, prestart=0)

@@ -146,14 +146,17 @@ def _expose_python() -> None:
     remap_python(expose_read_only(python_roots()))
 
 
-def _confine(uid: int | None, workdir: str, limits: Limits) -> list[str]:
+def _confine(uid: int | None, workdir: str, limits: Limits, in_netns: bool = False) -> list[str]:
     """Namespaces and `uid` (root only; None = neither), limits, and fds 0/1/2 -> /dev/null and
-    the capture file. Returns what was done; the session runs in `workdir` afterwards."""
+    the capture file. Returns what was done; the session runs in `workdir` afterwards.
+    `in_netns`: already in a network namespace of its own uid (forked by the zygote)."""
     isolation = []
     namespaces = False
     if uid is not None:
         try:
-            isolation = isolate_namespaces(tmp_size_mb=max(64, limits.file_size_mb * 4), carry=PYTHON_MOUNT)
+            isolation = isolate_namespaces(
+                max(64, limits.file_size_mb * 4), carry=PYTHON_MOUNT, network=not in_netns
+            )
             namespaces = True
         except OSError as exc:  # e.g. a container that forbids unshare: say so, keep the rest
             isolation = [f"namespaces-unavailable:{exc.strerror}"]
@@ -213,11 +216,12 @@ def serve(channel: Channel, namespace: dict, max_output: int, own_uid: bool) -> 
                       "orphans_left": left})  # fmt: skip
 
 
-def run(uid: int | None, workdir: str, limits: Limits, max_output: int) -> int:
-    """Become a session (see the module doc) and serve cells until the pool closes the channel."""
+def run(uid: int | None, workdir: str, limits: Limits, max_output: int, in_netns: bool = False) -> int:
+    """Become a session (see the module doc) and serve cells until the pool closes the channel.
+    `in_netns`: the process has entered its uid's own network namespace (see `zygote`)."""
     become_subreaper()
     channel = Channel()
-    isolation = _confine(uid, workdir, limits)
+    isolation = _confine(uid, workdir, limits, in_netns)
     signal.signal(signal.SIGINT, _on_sigint)
     namespace = _main_module()
     channel.send({"ready": True, "pid": os.getpid(), "isolation": isolation})
