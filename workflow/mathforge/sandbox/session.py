@@ -117,6 +117,9 @@ def _flush_std_streams() -> None:
             stream.flush()
 
 
+ISOLATED_WORKDIR = "/tmp/session"  # in the session's private /tmp
+_environment_of: str | None = None  # the workdir the environment was scrubbed for, if it was
+
 # Set by the zygote when it has mounted the Python installation read-only once for all sessions
 # (`zygote.prepare_python`): the mount a session carries into its own /tmp.
 PYTHON_MOUNT: str | None = None
@@ -146,6 +149,19 @@ def _expose_python() -> None:
     remap_python(expose_read_only(python_roots()))
 
 
+def scrub_environment(workdir: str) -> None:
+    """Nothing of the pipeline's environment (keys, tokens) reaches a cell: only what it needs.
+    The zygote scrubs its own once for the workdir of isolated sessions, which then skip it."""
+    global _environment_of
+    if _environment_of == workdir:
+        return
+    os.environ.clear()
+    os.environ.update(
+        {"HOME": workdir, "TMPDIR": workdir, "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
+    )
+    _environment_of = workdir
+
+
 def _confine(uid: int | None, workdir: str, limits: Limits, in_netns: bool = False) -> list[str]:
     """Namespaces and `uid` (root only; None = neither), limits, and fds 0/1/2 -> /dev/null and
     the capture file. Returns what was done; the session runs in `workdir` afterwards.
@@ -164,7 +180,7 @@ def _confine(uid: int | None, workdir: str, limits: Limits, in_netns: bool = Fal
         if PYTHON_MOUNT is None:
             _expose_python()
         isolation.append("python:read-only")
-        workdir = "/tmp/session"
+        workdir = ISOLATED_WORKDIR
     os.makedirs(workdir, exist_ok=True)
     if uid is not None:
         os.chown(workdir, uid, uid)
@@ -178,10 +194,7 @@ def _confine(uid: int | None, workdir: str, limits: Limits, in_netns: bool = Fal
         os.chown(os.path.join(workdir, ".cell-output"), uid, uid)
         drop_privileges(uid)
         isolation.append(f"uid:{uid}")
-    os.environ.clear()
-    os.environ.update(
-        {"HOME": workdir, "TMPDIR": workdir, "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
-    )
+    scrub_environment(workdir)
     apply_limits(limits)
     isolation.append("rlimits")
     if "netns" not in isolation:

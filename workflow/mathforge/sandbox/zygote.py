@@ -198,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # only the pool ends the zygote (EOF, SIGKILL)
     prepare_python(args.isolate)
     preload(PRELOAD)
+    if args.isolate:  # a fork then carries what `session._confine` would set
+        session.scrub_environment(session.ISOLATED_WORKDIR)
     _set_dumpable(False)
     gc.freeze()
     serve(sock)
