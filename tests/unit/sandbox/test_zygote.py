@@ -8,13 +8,19 @@ import asyncio
 import logging
 import os
 import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from test_sandbox import ISOLATION_MODES, isolate_kw, needs_root, session_uid, still_works
 
+from mathforge.sandbox import zygote
 from mathforge.sandbox.pool import SandboxPool
 from mathforge.sandbox.uids import uid_processes
+
+WORKFLOW = str(Path(zygote.__file__).resolve().parents[2])
 
 # Everything a solution could leave behind in its process or its directory.
 LITTER = """import os, sys, types, json, random
@@ -70,6 +76,42 @@ def test_concurrent_sessions_draw_different_random_numbers():
         assert len({d.output for d in draws}) == 4
 
     run_pool(t, max_sessions=4, prestart=4)
+
+
+# Which modules register at-fork hooks once the zygote has imported what it preloads.
+RECORD_AT_FORK_HOOKS = """import os, sys
+registered = set()
+register = os.register_at_fork
+def record(**hooks):
+    registered.add(sys._getframe(1).f_globals['__name__'])
+    register(**hooks)
+os.register_at_fork = record
+from mathforge.sandbox import zygote
+zygote.preload(zygote.PRELOAD)
+print(' '.join(sorted(registered)))"""
+
+
+def test_every_at_fork_hook_of_the_zygotes_modules_is_handled_by_its_fork():
+    """The zygote forks without `os.fork`'s hooks and calls the ones its modules need itself: a
+    module added to what it preloads that registers another must be handled there too."""
+    out = subprocess.run([sys.executable, "-c", RECORD_AT_FORK_HOOKS], capture_output=True, text=True,
+                         check=True, env={**os.environ, "PYTHONPATH": WORKFLOW}).stdout  # fmt: skip
+    assert "random" in out.split() and set(out.split()) <= set(zygote.AT_FORK_HOOKS), out
+
+
+def test_threads_work_in_a_forked_session():
+    code = """import threading
+ran = []
+worker = threading.Thread(target=lambda: ran.append(threading.get_ident() != threading.main_thread().ident))
+worker.start()
+worker.join()
+(threading.current_thread() is threading.main_thread(), ran, threading.active_count())"""
+
+    async def t(pool):
+        result = await pool.execute(await pool.open_session(), code)
+        assert result.output == "(True, [True], 1)\n", result
+
+    run_pool(t, max_sessions=1, prestart=0)
 
 
 def test_a_session_holds_no_descriptor_but_its_own():

@@ -27,13 +27,16 @@ from __future__ import annotations
 import argparse
 import array
 import contextlib
+import ctypes
 import gc
 import importlib
 import json
 import os
+import random
 import signal
 import socket
 import sys
+import threading
 import traceback
 
 from mathforge.sandbox import session
@@ -55,6 +58,9 @@ PR_SET_DUMPABLE = 4
 PYTHON_MOUNT = "/tmp/.mathforge-python"
 MAX_FDS = 4
 _netns: dict[int, int] = {}  # uid -> descriptor of its sessions' network namespace
+_libc_fork = ctypes.PyDLL(load_libc()._name, use_errno=True).fork  # PyDLL: called with the GIL held
+# Modules that register at-fork hooks, and so must be handled by `_fork` when preloaded.
+AT_FORK_HOOKS = ("random", "threading")
 
 
 def preload(modules: tuple[str, ...]) -> None:
@@ -119,9 +125,23 @@ def _receive(sock: socket.socket) -> tuple[dict | None, list[int]]:
     return (json.loads(msg) if msg else None), list(fds)
 
 
+def _fork() -> int:
+    """fork(2) without `os.fork`'s work in the child, ~50 copy-on-write faults per session: it
+    re-creates the locks other threads may have held (the zygote never starts a thread, `main`
+    checks) and runs the at-fork hooks modules registered, which among the zygote's imports are
+    threading's (bookkeeping of those other threads) and random's (a new seed), called here.
+    `test_zygote` fails if a preloaded module registers another."""
+    pid = _libc_fork()
+    if pid < 0:
+        raise OSError(ctypes.get_errno(), "fork failed")
+    if pid == 0:
+        random.seed()  # as a new interpreter: no two sessions draw the same numbers
+    return pid
+
+
 def _spawn(sock: socket.socket, request: dict, fds: list[int]) -> None:
     netns = _network_namespace(request["session"]["uid"])
-    pid = os.fork()
+    pid = _fork()
     if pid == 0:
         _become_session(sock, fds, request["session"], netns)
     pidfd = os.pidfd_open(pid)
@@ -201,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.isolate:  # a fork then carries what `session._confine` would set
         session.scrub_environment(session.ISOLATED_WORKDIR)
     _set_dumpable(False)
+    if threading.active_count() != 1:  # `_fork` copies no lock a thread could hold
+        raise RuntimeError("the sandbox zygote must have no thread but its main one")
     gc.freeze()
     serve(sock)
     return 0
