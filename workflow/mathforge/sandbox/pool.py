@@ -145,7 +145,7 @@ class SandboxPool:
             "max_output": self.max_output,
         }
         proc = await self._spawner.spawn(spec)
-        line = await proc.stdout.readline()
+        line = await proc.readline()
         try:
             hello = json.loads(line)
         except ValueError as exc:
@@ -158,8 +158,8 @@ class SandboxPool:
             self._idle.append(await self._spawn(self._free_slots.pop()))
 
     def _schedule_refill(self) -> None:
-        if self._closing:
-            return
+        if self._closing or len(self._idle) >= self.prestart or not self._free_slots:
+            return  # nothing to start: no task for it
         if self._refill is None or self._refill.done():
             self._refill = asyncio.ensure_future(self._fill())
 
@@ -189,9 +189,9 @@ class SandboxPool:
             process = self._sessions[session_id]
             request_id = os.urandom(8).hex()
             try:
-                process.proc.stdin.write(json.dumps({"id": request_id, "code": code}).encode() + b"\n")
-                await process.proc.stdin.drain()
-                reply = await asyncio.wait_for(self._reply(process, request_id), timeout_s)
+                await process.proc.send(json.dumps({"id": request_id, "code": code}).encode() + b"\n")
+                async with asyncio.timeout(timeout_s):
+                    reply = await self._reply(process, request_id)
             except TimeoutError:
                 return await self._interrupt(session_id, process, request_id, timeout_s)
             except (BrokenPipeError, ConnectionResetError):
@@ -205,7 +205,7 @@ class SandboxPool:
 
     async def _reply(self, process: _Process, request_id: str) -> dict | None:
         """The reply that echoes `request_id`; any other line is counted and dropped. None at EOF."""
-        while line := await process.proc.stdout.readline():
+        while line := await process.proc.readline():
             try:
                 reply = json.loads(line)
             except ValueError:
@@ -249,7 +249,8 @@ class SandboxPool:
         with contextlib.suppress(ProcessLookupError):
             os.kill(process.proc.pid, signal.SIGINT)
         try:
-            reply = await asyncio.wait_for(self._reply(process, request_id), self.interrupt_grace_s)
+            async with asyncio.timeout(self.interrupt_grace_s):
+                reply = await self._reply(process, request_id)
         except TimeoutError:
             reply = None
         if reply is not None:
