@@ -93,7 +93,6 @@ class SandboxPool:
         self.max_sessions = max_sessions
         self.prestart = prestart
         self.limits = limits or Limits()
-        self._limits_dict = asdict(self.limits)  # sent with every spawn
         self.max_output = max_output
         self.interrupt_grace_s = interrupt_grace_s
         self.python = python
@@ -111,7 +110,7 @@ class SandboxPool:
         self._ids = itertools.count(1)
         self._workdirs = itertools.count(1)
         env = {"PYTHONPATH": str(Path(__file__).resolve().parents[2]), "PATH": os.environ.get("PATH", "")}
-        self._spawner = Spawner(python, env, self.isolate)
+        self._spawner = Spawner(python, env, self.isolate, asdict(self.limits), max_output)
         self._refill: asyncio.Task | None = None
         self._closing = False
 
@@ -138,13 +137,7 @@ class SandboxPool:
     async def _spawn(self, slot: int) -> _Process:
         workdir = Path(self._tmp.name) / f"session-{next(self._workdirs)}"  # never one a session used
         uid = self._uid(slot)
-        spec = {
-            "uid": uid,
-            "workdir": str(workdir),
-            "limits": self._limits_dict,
-            "max_output": self.max_output,
-        }
-        proc = await self._spawner.spawn(spec)
+        proc = await self._spawner.spawn({"uid": uid, "workdir": str(workdir)})
         line = await proc.readline()
         try:
             hello = json.loads(line)

@@ -98,10 +98,12 @@ async def _ready(fd: int, write: bool = False) -> None:
 class Spawner:
     """One zygote process (started on first use) and the sessions forked from it."""
 
-    def __init__(self, python: str, env: dict[str, str], isolate: bool):
+    def __init__(self, python: str, env: dict[str, str], isolate: bool, limits: dict, max_output: int):
+        """`limits` (a `Limits` as a dict) and `max_output`: what every session gets."""
         self.python = python
         self.env = env
         self.isolate = isolate
+        self._settings = ["--limits", json.dumps(limits), "--max-output", str(max_output)]
         self.restarts = 0  # zygotes that died and were replaced
         self._zygote: asyncio.subprocess.Process | None = None
         self._sock: socket.socket | None = None
@@ -117,7 +119,7 @@ class Spawner:
         with theirs:
             self._zygote = await asyncio.create_subprocess_exec(
                 self.python, "-u", "-m", "mathforge.sandbox.zygote", "--socket", str(theirs.fileno()),
-                *(["--isolate"] if self.isolate else []),
+                *(["--isolate"] if self.isolate else []), *self._settings,
                 stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
                 pass_fds=(theirs.fileno(),), env=self.env, start_new_session=True,
             )  # fmt: skip
@@ -155,7 +157,7 @@ class Spawner:
         await self._start()
 
     async def spawn(self, spec: dict) -> SessionProcess:
-        """A new session process; `spec`: the arguments of `session.run` (limits as a dict)."""
+        """A new session process; `spec`: its "uid" (or None) and "workdir"."""
         async with self._lock:
             for attempt in range(2):
                 if self._zygote is None or self._zygote.returncode is not None or attempt:

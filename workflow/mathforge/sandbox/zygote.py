@@ -17,8 +17,9 @@ As root with isolation, the zygote mounts the Python installation read-only once
 namespace per session uid (no interface up) that the child enters, instead of each session
 creating one (~0.5 ms of its CPU, and as much again for a kernel worker to tear it down).
 
-Messages (SOCK_SEQPACKET, JSON): {"op": "spawn", "id", "session": {"uid", "workdir", "limits",
-"max_output"}} + [requests_r, replies_w] fds -> {"id", "pid"} + [pidfd];
+The limits and output cap of every session of its pool come once, on its command line.
+Messages (SOCK_SEQPACKET, JSON): {"op": "spawn", "id", "session": {"uid", "workdir"}} +
+[requests_r, replies_w] fds -> {"id", "pid"} + [pidfd];
 {"op": "end", "id", "pid", "uid"} -> {"id", "ended", "killed"};  EOF (the pool is gone) -> exit.
 """
 
@@ -93,8 +94,10 @@ def _network_namespace(uid: int | None) -> int | None:
     return _netns[uid]
 
 
-def _become_session(sock: socket.socket, fds: list[int], spec: dict, netns: int | None) -> None:
-    """In the forked child: never returns."""
+def _become_session(
+    sock: socket.socket, fds: list[int], spec: dict, netns: int | None, settings: tuple[Limits, int]
+) -> None:
+    """In the forked child: never returns. `settings`: the pool's limits and output cap."""
     code = 1
     try:
         os.setsid()
@@ -106,8 +109,7 @@ def _become_session(sock: socket.socket, fds: list[int], spec: dict, netns: int 
         os.close(sock.detach())  # the zygote's socket: no session can ever talk to the zygote
         os.closerange(3, os.sysconf("SC_OPEN_MAX"))  # the zygote's namespace descriptors too
         sys.argv = [session.__file__]
-        limits = Limits(**spec["limits"])
-        code = session.run(spec["uid"], spec["workdir"], limits, spec["max_output"], netns is not None)
+        code = session.run(spec["uid"], spec["workdir"], *settings, netns is not None)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except BaseException:
@@ -139,11 +141,11 @@ def _fork() -> int:
     return pid
 
 
-def _spawn(sock: socket.socket, request: dict, fds: list[int]) -> None:
+def _spawn(sock: socket.socket, request: dict, fds: list[int], settings: tuple[Limits, int]) -> None:
     netns = _network_namespace(request["session"]["uid"])
     pid = _fork()
     if pid == 0:
-        _become_session(sock, fds, request["session"], netns)
+        _become_session(sock, fds, request["session"], netns, settings)
     pidfd = os.pidfd_open(pid)
     try:
         socket.send_fds(sock, [json.dumps({"id": request["id"], "pid": pid}).encode()], [pidfd])
@@ -174,7 +176,7 @@ def _end(request: dict) -> dict:
     return {"id": request["id"], "ended": True, "killed": killed}
 
 
-def serve(sock: socket.socket) -> None:
+def serve(sock: socket.socket, settings: tuple[Limits, int]) -> None:
     sock.send(json.dumps({"ready": os.getpid()}).encode())
     while True:
         request, fds = _receive(sock)
@@ -183,7 +185,7 @@ def serve(sock: socket.socket) -> None:
                 return
             if request["op"] == "spawn":
                 gc.freeze()  # what the zygote allocated since: a collection in a session copies no page of it
-                _spawn(sock, request, fds)
+                _spawn(sock, request, fds, settings)
             elif request["op"] == "end":
                 sock.send(json.dumps(_end(request)).encode())
         finally:
@@ -213,7 +215,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--socket", type=int, required=True, help="fd of the pool's SOCK_SEQPACKET socket")
     parser.add_argument("--isolate", action="store_true", help="sessions get namespaces and uids (root)")
+    parser.add_argument("--limits", default="{}", help="every session's limits (JSON of `Limits`)")
+    parser.add_argument("--max-output", type=int, default=1000, help="bytes of a cell's output replied")
     args = parser.parse_args(argv)
+    settings = (Limits(**json.loads(args.limits)), args.max_output)  # built once, not per session
     sock = socket.socket(fileno=args.socket)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # only the pool ends the zygote (EOF, SIGKILL)
     prepare_python(args.isolate)
@@ -224,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     if threading.active_count() != 1:  # `_fork` copies no lock a thread could hold
         raise RuntimeError("the sandbox zygote must have no thread but its main one")
     gc.freeze()
-    serve(sock)
+    serve(sock, settings)
     return 0
 
 
