@@ -99,6 +99,21 @@ def test_every_at_fork_hook_of_the_zygotes_modules_is_handled_by_its_fork():
     assert "random" in out.split() and set(out.split()) <= set(zygote.AT_FORK_HOOKS), out
 
 
+@pytest.mark.parametrize("isolate", ISOLATION_MODES)
+def test_a_sessions_environment_is_only_what_it_needs(isolate):
+    """Isolated sessions inherit the environment their zygote scrubbed once; the others scrub
+    their own. Either way nothing the zygote was started with (PYTHONPATH, LD_BIND_NOW) is left."""
+    code = """import os, subprocess
+env = subprocess.run(['env'], capture_output=True, text=True).stdout.split()
+(sorted(os.environ), os.environ['HOME'] == os.environ['TMPDIR'] == os.getcwd(), len(env))"""
+
+    async def t(pool):
+        result = await pool.execute(await pool.open_session(), code)
+        assert result.output == "(['HOME', 'LANG', 'PATH', 'TMPDIR'], True, 4)\n", result
+
+    run_pool(t, max_sessions=1, prestart=0, **isolate_kw(isolate))
+
+
 def test_threads_work_in_a_forked_session():
     code = """import threading
 ran = []

@@ -78,7 +78,8 @@ def isolate_namespaces(tmp_size_mb: int, carry: str | None = None, network: bool
     one per uid, `new_network_namespace`), only the mount namespace is new."""
     libc = load_libc()
     check_result(libc.unshare((CLONE_NEWNET if network else 0) | CLONE_NEWNS), "unshare")
-    check_result(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
+    if carry is None:  # else a copy of the zygote's namespace, private already (`prepare_python_mount`)
+        check_result(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
     done = ["netns", "mountns"]
     opts = f"size={tmp_size_mb}m,mode=1777".encode()
     if carry is not None:  # a fresh tmpfs staged below /tmp, the mount moved into it, then it onto /tmp

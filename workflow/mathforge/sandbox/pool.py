@@ -109,7 +109,13 @@ class SandboxPool:
         self._locks: dict[str, asyncio.Lock] = {}
         self._ids = itertools.count(1)
         self._workdirs = itertools.count(1)
-        env = {"PYTHONPATH": str(Path(__file__).resolve().parents[2]), "PATH": os.environ.get("PATH", "")}
+        env = {
+            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+            "PATH": os.environ.get("PATH", ""),
+            # The zygote binds every symbol of its libraries at start: no session binds one itself,
+            # writing to (and copying) the library's pages. Gone from the sessions' environment.
+            "LD_BIND_NOW": "1",
+        }
         self._spawner = Spawner(python, env, self.isolate, asdict(self.limits), max_output)
         self._refill: asyncio.Task | None = None
         self._closing = False

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import contextlib
 import importlib
 import json
 import os
@@ -112,9 +111,11 @@ class Channel:
 
 
 def _flush_std_streams() -> None:
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # e.g. a write over the file size limit
+    for stream in (sys.stdout, sys.stderr):  # (no contextlib.suppress: fewer pages touched per session)
+        try:
             stream.flush()
+        except (OSError, ValueError):  # e.g. a write over the file size limit
+            continue
 
 
 ISOLATED_WORKDIR = "/tmp/session"  # in the session's private /tmp

@@ -101,7 +101,8 @@ def _become_session(
     code = 1
     try:
         os.setsid()
-        _set_dumpable(True)  # as a fresh interpreter is; dropping to the session uid clears it again
+        if spec["uid"] is None:  # dumpable as a fresh interpreter is (a drop to a uid clears it)
+            _set_dumpable(True)
         if netns is not None:
             enter_network_namespace(netns)
         os.dup2(fds[0], 0)
