@@ -2,10 +2,9 @@
 
 `Spawner.spawn(spec)` creates a session's two control pipes, hands the child's ends to the
 zygote (`mathforge.sandbox.zygote`), and returns a `SessionProcess` (`send`, `readline`, `pid`,
-`kill()`, `wait()`). Signals and
-the wait go through a pidfd, so they can only ever reach that process. A zygote that died (killed,
-crashed) is replaced at the next spawn, logged and counted in `restarts`; the sessions it forked
-earlier live on, untouched.
+`kill()`, `wait()`). Signals and the wait go through a pidfd, so they can only ever reach that
+process. A zygote that died (killed, crashed) is replaced at the next spawn, logged and counted in
+`restarts`; the sessions it forked earlier live on, untouched.
 """
 
 from __future__ import annotations
