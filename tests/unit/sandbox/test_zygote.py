@@ -290,3 +290,39 @@ def test_the_next_session_of_a_uid_cannot_reach_a_socket_its_last_session_left()
         assert (await pool.execute(second, REACHES_ABSTRACT.format(name=name))).output == "False\n"
 
     run_pool(t, max_sessions=1, prestart=0)
+
+
+# Netlink's user-socket family lets two unprivileged processes of one network namespace exchange
+# messages by port id, a channel no abstract-socket scoping (Landlock) closes: each uid's sessions
+# have a namespace of their own instead.
+NETLINK_LISTEN = """import socket
+listener = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 2)  # NETLINK_USERSOCK
+listener.bind((0, 0))
+listener.setblocking(False)
+listener.getsockname()[0]"""
+NETLINK_SEND = """import socket, struct
+sender = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 2)
+try:
+    sender.sendto(struct.pack('=LHHLL', 21, 0, 0, 0, 0) + b'hello', ({port}, 0))
+    outcome = 'sent'
+except OSError as exc:
+    outcome = type(exc).__name__
+outcome"""
+NETLINK_RECEIVED = """try:
+    received = listener.recv(100)[16:]
+except BlockingIOError:
+    received = b''
+received"""
+
+
+@needs_root
+def test_a_session_cannot_send_a_netlink_message_to_another():
+    async def t(pool):
+        first, second = await pool.open_session(), await pool.open_session()
+        port = int((await pool.execute(first, NETLINK_LISTEN)).output)
+        own = (await pool.execute(first, NETLINK_SEND.format(port=port))).output
+        assert (own, (await pool.execute(first, NETLINK_RECEIVED)).output) == ("'sent'\n", "b'hello'\n")
+        other = (await pool.execute(second, NETLINK_SEND.format(port=port))).output
+        assert other != "'sent'\n" and (await pool.execute(first, NETLINK_RECEIVED)).output == "b''\n"
+
+    run_pool(t, max_sessions=2, prestart=0)
