@@ -271,7 +271,8 @@ class SandboxPool:
         # (forked by a zygote that died since) found in /proc as before.
         if not await self._spawner.end(process.proc, process.uid) and process.uid is not None:
             kill_uid(process.uid)
-        shutil.rmtree(process.workdir, ignore_errors=True)
+        if "tmpfs:/tmp" not in process.isolation:  # else it worked in its own tmpfs, gone with it
+            shutil.rmtree(process.workdir, ignore_errors=True)
 
     async def _restart(self, session_id: str, process: _Process) -> None:
         await self._kill(process)
