@@ -4,7 +4,7 @@ Started once per pool as `python -u -m mathforge.sandbox.zygote --socket FD`. It
 session needs (the session runtime, libc, the stdlib modules cells use most) and then only waits
 on its socket for requests from the pool, so a session costs a fork instead of a new interpreter
 (~50 ms of CPU). It never runs model-written code: a request carries the session's two control
-pipes (SCM_RIGHTS) and its command line; the zygote forks, and the child — alone — makes itself a
+pipes (SCM_RIGHTS), its uid and workdir; the zygote forks, and the child — alone — makes itself a
 session exactly as `python -m mathforge.sandbox.session` does (new process group and session, the
 pipes as fds 0/1, every other descriptor closed, then `session.run`: subreaper, namespaces, uid,
 rlimits, scrubbed environment, fresh `__main__`). Each session therefore starts from the same
