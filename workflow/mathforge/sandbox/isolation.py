@@ -50,14 +50,36 @@ def check_result(result: int, what: str) -> None:
         raise OSError(errno, f"{what}: {os.strerror(errno)}")
 
 
-def isolate_namespaces(tmp_size_mb: int, carry: str | None = None) -> list[str]:
+def new_network_namespace() -> int:
+    """A fresh network namespace (no interface up, loopback included) as a descriptor to enter it
+    by (`enter_network_namespace`); the caller stays in its own. Needs root."""
+    libc = load_libc()
+    own = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        check_result(libc.unshare(CLONE_NEWNET), "unshare")
+        try:
+            return os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        finally:
+            check_result(libc.setns(own, CLONE_NEWNET), "setns back")
+    finally:
+        os.close(own)
+
+
+def enter_network_namespace(fd: int) -> None:
+    check_result(load_libc().setns(fd, CLONE_NEWNET), "setns")
+
+
+def isolate_namespaces(tmp_size_mb: int, carry: str | None = None, network: bool = True) -> list[str]:
     """New network and mount namespaces with private tmpfs mounts; needs root. Returns what was done.
 
     `carry`: a mount directly under /tmp (the zygote's read-only Python, `prepare_python_mount`)
-    moved into the fresh /tmp, so a session reaches it without mounting it again."""
+    moved into the fresh /tmp, so a session reaches it without mounting it again.
+    `network=False`: the caller has entered a network namespace of its own already (the zygote's
+    one per uid, `new_network_namespace`), only the mount namespace is new."""
     libc = load_libc()
-    check_result(libc.unshare(CLONE_NEWNET | CLONE_NEWNS), "unshare")
-    check_result(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
+    check_result(libc.unshare((CLONE_NEWNET if network else 0) | CLONE_NEWNS), "unshare")
+    if carry is None:  # else a copy of the zygote's namespace, private already (`prepare_python_mount`)
+        check_result(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
     done = ["netns", "mountns"]
     opts = f"size={tmp_size_mb}m,mode=1777".encode()
     if carry is not None:  # a fresh tmpfs staged below /tmp, the mount moved into it, then it onto /tmp

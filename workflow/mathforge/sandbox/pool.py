@@ -93,7 +93,6 @@ class SandboxPool:
         self.max_sessions = max_sessions
         self.prestart = prestart
         self.limits = limits or Limits()
-        self._limits_dict = asdict(self.limits)  # sent with every spawn
         self.max_output = max_output
         self.interrupt_grace_s = interrupt_grace_s
         self.python = python
@@ -110,8 +109,14 @@ class SandboxPool:
         self._locks: dict[str, asyncio.Lock] = {}
         self._ids = itertools.count(1)
         self._workdirs = itertools.count(1)
-        env = {"PYTHONPATH": str(Path(__file__).resolve().parents[2]), "PATH": os.environ.get("PATH", "")}
-        self._spawner = Spawner(python, env, self.isolate)
+        env = {
+            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+            "PATH": os.environ.get("PATH", ""),
+            # The zygote binds every symbol of its libraries at start: no session binds one itself,
+            # writing to (and copying) the library's pages. Gone from the sessions' environment.
+            "LD_BIND_NOW": "1",
+        }
+        self._spawner = Spawner(python, env, self.isolate, asdict(self.limits), max_output)
         self._refill: asyncio.Task | None = None
         self._closing = False
 
@@ -138,14 +143,8 @@ class SandboxPool:
     async def _spawn(self, slot: int) -> _Process:
         workdir = Path(self._tmp.name) / f"session-{next(self._workdirs)}"  # never one a session used
         uid = self._uid(slot)
-        spec = {
-            "uid": uid,
-            "workdir": str(workdir),
-            "limits": self._limits_dict,
-            "max_output": self.max_output,
-        }
-        proc = await self._spawner.spawn(spec)
-        line = await proc.stdout.readline()
+        proc = await self._spawner.spawn({"uid": uid, "workdir": str(workdir)})
+        line = await proc.readline()
         try:
             hello = json.loads(line)
         except ValueError as exc:
@@ -158,8 +157,8 @@ class SandboxPool:
             self._idle.append(await self._spawn(self._free_slots.pop()))
 
     def _schedule_refill(self) -> None:
-        if self._closing:
-            return
+        if self._closing or len(self._idle) >= self.prestart or not self._free_slots:
+            return  # nothing to start: no task for it
         if self._refill is None or self._refill.done():
             self._refill = asyncio.ensure_future(self._fill())
 
@@ -189,9 +188,9 @@ class SandboxPool:
             process = self._sessions[session_id]
             request_id = os.urandom(8).hex()
             try:
-                process.proc.stdin.write(json.dumps({"id": request_id, "code": code}).encode() + b"\n")
-                await process.proc.stdin.drain()
-                reply = await asyncio.wait_for(self._reply(process, request_id), timeout_s)
+                await process.proc.send(json.dumps({"id": request_id, "code": code}).encode() + b"\n")
+                async with asyncio.timeout(timeout_s):
+                    reply = await self._reply(process, request_id)
             except TimeoutError:
                 return await self._interrupt(session_id, process, request_id, timeout_s)
             except (BrokenPipeError, ConnectionResetError):
@@ -205,7 +204,7 @@ class SandboxPool:
 
     async def _reply(self, process: _Process, request_id: str) -> dict | None:
         """The reply that echoes `request_id`; any other line is counted and dropped. None at EOF."""
-        while line := await process.proc.stdout.readline():
+        while line := await process.proc.readline():
             try:
                 reply = json.loads(line)
             except ValueError:
@@ -249,7 +248,8 @@ class SandboxPool:
         with contextlib.suppress(ProcessLookupError):
             os.kill(process.proc.pid, signal.SIGINT)
         try:
-            reply = await asyncio.wait_for(self._reply(process, request_id), self.interrupt_grace_s)
+            async with asyncio.timeout(self.interrupt_grace_s):
+                reply = await self._reply(process, request_id)
         except TimeoutError:
             reply = None
         if reply is not None:
@@ -271,7 +271,8 @@ class SandboxPool:
         # (forked by a zygote that died since) found in /proc as before.
         if not await self._spawner.end(process.proc, process.uid) and process.uid is not None:
             kill_uid(process.uid)
-        shutil.rmtree(process.workdir, ignore_errors=True)
+        if "tmpfs:/tmp" not in process.isolation:  # else it worked in its own tmpfs, gone with it
+            shutil.rmtree(process.workdir, ignore_errors=True)
 
     async def _restart(self, session_id: str, process: _Process) -> None:
         await self._kill(process)

@@ -1,11 +1,10 @@
 """The pool's side of the zygote: session processes forked on request, restarted zygotes counted.
 
 `Spawner.spawn(spec)` creates a session's two control pipes, hands the child's ends to the
-zygote (`mathforge.sandbox.zygote`), and returns a `SessionProcess` that looks like an asyncio
-subprocess to the pool (`stdin` writer, `stdout` reader, `pid`, `kill()`, `wait()`). Signals and
-the wait go through a pidfd, so they can only ever reach that process. A zygote that died (killed,
-crashed) is replaced at the next spawn, logged and counted in `restarts`; the sessions it forked
-earlier live on, untouched.
+zygote (`mathforge.sandbox.zygote`), and returns a `SessionProcess` (`send`, `readline`, `pid`,
+`kill()`, `wait()`). Signals and the wait go through a pidfd, so they can only ever reach that
+process. A zygote that died (killed, crashed) is replaced at the next spawn, logged and counted in
+`restarts`; the sessions it forked earlier live on, untouched.
 """
 
 from __future__ import annotations
@@ -26,14 +25,51 @@ ZYGOTE_START_TIMEOUT_S = 60.0
 ZYGOTE_REPLY_TIMEOUT_S = 10.0
 
 
-class SessionProcess:
-    """A forked session: control pipes as asyncio streams, and a pidfd for signals and the wait."""
+MAX_LINE = 1 << 24  # a longer line on a session's control channel is an error
 
-    def __init__(self, pid: int, pidfd: int, generation: int, streams: tuple) -> None:
+
+class SessionProcess:
+    """A forked session: its control pipes (requests written, replies read by lines) and a pidfd
+    for signals and the wait. The pipes are plain non-blocking descriptors waited on with the
+    event loop, not asyncio transports: per session that is two transports, four protocol and
+    stream objects and several loop rounds fewer."""
+
+    def __init__(self, pid: int, pidfd: int, generation: int, requests: int, replies: int) -> None:
         self.pid = pid
         self.pidfd = pidfd
         self.generation = generation  # which zygote forked it (`Spawner.restarts` then)
-        self.stdin, self.stdout, self._replies = streams
+        self._requests, self._replies = requests, replies
+        for fd in (requests, replies):
+            os.set_blocking(fd, False)
+        self._buffer = bytearray()
+        self._eof = False
+
+    async def send(self, data: bytes) -> None:
+        """Write all of `data` to the requests pipe (BrokenPipeError once the process is gone)."""
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[os.write(self._requests, view) :]
+            except BlockingIOError:
+                await _ready(self._requests, write=True)
+
+    async def readline(self) -> bytes:
+        """The next line of the replies pipe, newline included; at its end what is left, then b""."""
+        while True:
+            end = self._buffer.find(b"\n") + 1
+            if end or self._eof:
+                line = bytes(self._buffer[: end or len(self._buffer)])
+                del self._buffer[: len(line)]
+                return line
+            if len(self._buffer) > MAX_LINE:
+                raise ValueError(f"a line of more than {MAX_LINE} bytes on a session's control channel")
+            try:
+                chunk = os.read(self._replies, 1 << 16)
+            except BlockingIOError:
+                await _ready(self._replies)
+                continue
+            self._eof = not chunk
+            self._buffer += chunk
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError, OSError):
@@ -41,46 +77,32 @@ class SessionProcess:
 
     async def wait(self) -> None:
         """Until the process has ended (then `Spawner.end` lets its zygote reap it)."""
-        await _readable(self.pidfd)  # a pidfd turns readable when its process ends
-        self.stdin.close()
-        self._replies.close()
-        os.close(self.pidfd)
+        await _ready(self.pidfd)  # a pidfd turns readable when its process ends
+        for fd in (self._requests, self._replies, self.pidfd):
+            os.close(fd)
 
 
-async def _readable(fd: int) -> None:
+async def _ready(fd: int, write: bool = False) -> None:
+    """Until `fd` is readable (or writable)."""
     loop = asyncio.get_running_loop()
     ready = loop.create_future()
-    loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+    add, remove = (loop.add_writer, loop.remove_writer) if write else (loop.add_reader, loop.remove_reader)
+    add(fd, lambda: ready.done() or ready.set_result(None))
     try:
         await ready
     finally:
-        loop.remove_reader(fd)
-
-
-async def _pipe_streams(
-    requests_w: int, replies_r: int
-) -> tuple[asyncio.StreamWriter, asyncio.StreamReader, asyncio.BaseTransport]:
-    """The pool's ends of a session's control pipes as streams (what a subprocess's stdin/stdout are)."""
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=1 << 24, loop=loop)
-    read_pipe = os.fdopen(replies_r, "rb", 0)
-    replies, _ = await loop.connect_read_pipe(
-        lambda: asyncio.StreamReaderProtocol(reader, loop=loop), read_pipe
-    )
-    transport, protocol = await loop.connect_write_pipe(
-        lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader(loop=loop), loop=loop),
-        os.fdopen(requests_w, "wb", 0),
-    )
-    return asyncio.StreamWriter(transport, protocol, None, loop), reader, replies
+        remove(fd)
 
 
 class Spawner:
     """One zygote process (started on first use) and the sessions forked from it."""
 
-    def __init__(self, python: str, env: dict[str, str], isolate: bool):
+    def __init__(self, python: str, env: dict[str, str], isolate: bool, limits: dict, max_output: int):
+        """`limits` (a `Limits` as a dict) and `max_output`: what every session gets."""
         self.python = python
         self.env = env
         self.isolate = isolate
+        self._settings = ["--limits", json.dumps(limits), "--max-output", str(max_output)]
         self.restarts = 0  # zygotes that died and were replaced
         self._zygote: asyncio.subprocess.Process | None = None
         self._sock: socket.socket | None = None
@@ -96,7 +118,7 @@ class Spawner:
         with theirs:
             self._zygote = await asyncio.create_subprocess_exec(
                 self.python, "-u", "-m", "mathforge.sandbox.zygote", "--socket", str(theirs.fileno()),
-                *(["--isolate"] if self.isolate else []),
+                *(["--isolate"] if self.isolate else []), *self._settings,
                 stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
                 pass_fds=(theirs.fileno(),), env=self.env, start_new_session=True,
             )  # fmt: skip
@@ -112,7 +134,7 @@ class Spawner:
             try:
                 msg, fds, _flags, _addr = socket.recv_fds(self._sock, 1 << 16, 2)
             except BlockingIOError:
-                await _readable(self._sock.fileno())
+                await _ready(self._sock.fileno())
                 continue
             except OSError:
                 return None
@@ -134,7 +156,7 @@ class Spawner:
         await self._start()
 
     async def spawn(self, spec: dict) -> SessionProcess:
-        """A new session process; `spec`: the arguments of `session.run` (limits as a dict)."""
+        """A new session process; `spec`: its "uid" (or None) and "workdir"."""
         async with self._lock:
             for attempt in range(2):
                 if self._zygote is None or self._zygote.returncode is not None or attempt:
@@ -150,7 +172,8 @@ class Spawner:
         self._ids += 1
         try:
             socket.send_fds(self._sock, [json.dumps({**request, "id": self._ids}).encode()], fds)
-            reply = await asyncio.wait_for(self._recv(), ZYGOTE_REPLY_TIMEOUT_S)
+            async with asyncio.timeout(ZYGOTE_REPLY_TIMEOUT_S):
+                reply = await self._recv()
         except (OSError, TimeoutError):
             reply = None
         if reply is not None and reply[0].get("id") == self._ids:
@@ -173,8 +196,7 @@ class Spawner:
             for fd in (requests_w, replies_r, *(reply[1] if reply else [])):
                 os.close(fd)
             return None
-        streams = await _pipe_streams(requests_w, replies_r)
-        return SessionProcess(reply[0]["pid"], reply[1][0], self.restarts, streams)
+        return SessionProcess(reply[0]["pid"], reply[1][0], self.restarts, requests_w, replies_r)
 
     async def end(self, process: SessionProcess, uid: int | None) -> bool:
         """`process` has ended (`wait`): the zygote that forked it kills what `uid` still runs and
