@@ -73,10 +73,17 @@ def test_slurm_run_gives_the_local_artifacts(tmp_path, stub_server):
     submitted = re.findall(r"Job \S+ has been submitted with SLURM jobid (\d+) \(log: ([^)]*)\)", output)
     jobs = int(re.findall(r"\d+ of (\d+) steps \(100%\) done", output)[-1])
     assert jobs >= 30 and 5 <= len(submitted) <= jobs // 2, (jobs, len(submitted), output[-3000:])
-    groups = set(yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())["groups"].values())
+    profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
+    groups = set(profile["groups"].values())
+    gpu_rules = {
+        rule for rule, res in profile["set-resources"].items() if res.get("slurm_partition") == "gpu"
+    }
+    gpu_groups = {group for rule, group in profile["groups"].items() if rule in gpu_rules}
     group_of = {slurm_id: [g for g in groups if f"/group_{g}_" in log] for slurm_id, log in submitted}
     group_of = {slurm_id: found[0] for slurm_id, found in group_of.items() if found}
-    assert {"sources", "problems_llm", "solutions_llm", "finish"} <= set(group_of.values()), group_of
+    assert {"sources", "problems_llm", "decontam", "solutions_llm", "finish"} <= set(group_of.values()), (
+        group_of
+    )
     accounted = subprocess.run(
         ["sacct", "-n", "-X", "-P", "-o", "JobID,State,Partition,AllocCPUS,TimelimitRaw",
          "-j", ",".join(slurm_id for slurm_id, _ in submitted)],
@@ -87,8 +94,8 @@ def test_slurm_run_gives_the_local_artifacts(tmp_path, stub_server):
     assert all(state == "COMPLETED" for state, *_ in accounted.values()), accounted
     for slurm_id, group in group_of.items():
         _, partition, cpus, minutes = accounted[slurm_id]
-        # A group job goes to its jobs' partition: the CPU groups to cpu, the LLM chains to gpu.
-        assert partition == ("gpu" if group.endswith("_llm") else "cpu"), (group, slurm_id, partition)
+        # A group job goes to its jobs' partition: the CPU groups to cpu, the GPU chains to gpu.
+        assert partition == ("gpu" if group in gpu_groups else "cpu"), (group, slurm_id, partition)
         if group == "sources":
             # Three one-thread ingests run one after another (`lane`): one CPU, their runtimes added.
             assert (cpus, int(minutes)) == ("1", 3 * load_config()["resources"]["cpu"]["runtime"])
