@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -28,7 +29,17 @@ import pyarrow.parquet as pq
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scale import REPO, Forum, aops_record, scale_config, start_stub, write_forum_data
+from scale import (
+    REPO,
+    Forum,
+    aops_record,
+    planned_jobs,
+    print_table,
+    rule_costs,
+    scale_config,
+    start_stub,
+    write_forum_data,
+)
 
 from mathforge.schemas.measured import decided
 
@@ -36,8 +47,8 @@ NEW_SOURCE = {"name": "aops_new", "format": "aops_jsonl", "path": "data/new.json
               "shards": 1, "solution_shards": 1, "formal_shards": 1}  # fmt: skip
 
 
-def snakemake(workdir: Path, cores: int) -> tuple[float, int]:
-    """A Snakemake run of `workdir`'s config with the local profile: (wall s, jobs run)."""
+def snakemake(workdir: Path, cores: int) -> tuple[float, int, str]:
+    """A Snakemake run of `workdir`'s config with the local profile: (wall s, jobs run, its output)."""
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
            "--configfile", str(workdir / "config.yaml"), "--profile", str(REPO / "profiles" / "local"),
            "--cores", str(cores)]  # fmt: skip
@@ -49,7 +60,17 @@ def snakemake(workdir: Path, cores: int) -> tuple[float, int]:
     if proc.returncode != 0:
         raise SystemExit(f"snakemake failed (log: {log}):\n{proc.stderr[-4000:]}")
     done = re.findall(r"(\d+) of (\d+) steps \(100%\) done", proc.stdout + proc.stderr)
-    return wall, int(done[-1][1]) if done else 0
+    return wall, int(done[-1][1]) if done else 0, proc.stdout + proc.stderr
+
+
+def print_first_run(workdir: Path, threads: int, wall: float, output: str, cpu: float) -> None:
+    """The first (full) run's cost per rule, as benchmarks/scale.py prints it, before the rerun
+    overwrites the aggregates' benchmark files."""
+    costs = rule_costs(workdir / "logs" / "scale" / "benchmarks")
+    print(f"\nFirst run, {threads:,} threads, from scratch:")
+    print_table(costs, planned_jobs(output), wall, threads)
+    print(f"CPU s of every process of the run (getrusage, stub excluded): {cpu:.1f}; largest job: "
+          f"{max(c['rss'] for c in costs.values()):.0f} MB peak RSS")  # fmt: skip
 
 
 def write_new_threads(path: Path, start: int, count: int, seed: int, proof_share: float) -> None:
@@ -85,27 +106,38 @@ def run(args: argparse.Namespace, root: Path) -> None:
     try:
         cfg = scale_config(base_url, counts, args.threads_per_shard, (args.n_tir, args.n_plain))
         (incremental / "config.yaml").write_text(yaml.safe_dump(cfg))
-        first_wall, first_jobs = snakemake(incremental, args.cores)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        first_wall, first_jobs, output = snakemake(incremental, args.cores)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        print_first_run(incremental, args.threads, first_wall, output, cpu)
         new = max(1, round(args.threads * args.new_percent / 100))
         write_new_threads(
             incremental / "data" / "new.jsonl", args.threads, new, args.seed + 1, args.proof_share
         )
         cfg["sources"].append(NEW_SOURCE)
         (incremental / "config.yaml").write_text(yaml.safe_dump(cfg))
-        inc_wall, inc_jobs = snakemake(incremental, args.cores)
-        shutil.copytree(incremental / "data", rebuild / "data")
-        shutil.copy(incremental / "config.yaml", rebuild / "config.yaml")
-        full_wall, full_jobs = snakemake(rebuild, args.cores)
+        inc_wall, inc_jobs, _ = snakemake(incremental, args.cores)
+        if args.no_rebuild:
+            full_wall, full_jobs = first_wall, first_jobs
+        else:
+            shutil.copytree(incremental / "data", rebuild / "data")
+            shutil.copy(incremental / "config.yaml", rebuild / "config.yaml")
+            full_wall, full_jobs, _ = snakemake(rebuild, args.cores)
     finally:
         stub.terminate()
         stub.wait(timeout=10)
-    compared, differ = compare(incremental, rebuild)
     print(f"\n{args.threads:,} threads, then {new:,} new ones ({args.new_percent}%) as a new source; "
           f"--cores {args.cores}; first run: {first_jobs} jobs in {first_wall:.1f} s")  # fmt: skip
     print("\n| run | jobs | wall s |\n|---|---|---|")
     print(f"| rerun with the new source | {inc_jobs} | {inc_wall:.1f} |")
-    print(f"| rebuild from scratch | {full_jobs} | {full_wall:.1f} |")
+    full = "the first run (no rebuild; 1% fewer threads)" if args.no_rebuild else "rebuild from scratch"
+    print(f"| {full} | {full_jobs} | {full_wall:.1f} |")
     print(f"| ratio | {inc_jobs / full_jobs:.3f} | {inc_wall / full_wall:.3f} |")
+    if args.no_rebuild:
+        print("\nArtifacts: not compared (--no-rebuild)")
+        return
+    compared, differ = compare(incremental, rebuild)
     print(f"\nArtifacts: {compared} Parquet files compared (timings and sandbox uids left out), "
           f"{len(differ)} differ" + (f": {differ[:10]}" if differ else " (rerun == rebuild, row for row)"))  # fmt: skip
 
@@ -124,6 +156,11 @@ def main() -> None:
     parser.add_argument("--n-tir", type=int, default=2)
     parser.add_argument("--n-plain", type=int, default=2)
     parser.add_argument("--keep", type=Path, help="run in this (new) directory and keep it")
+    parser.add_argument(
+        "--no-rebuild", action="store_true",
+        help="compare the rerun with the first full run instead of a rebuild (large N: half the time; "
+        "the first run has the new source's threads fewer, so the ratios are slightly high)",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.keep:
         run(args, args.keep)
