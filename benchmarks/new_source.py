@@ -104,7 +104,13 @@ def run(args: argparse.Namespace, root: Path) -> None:
     counts = write_forum_data(incremental / "data", args.threads, args.seed, args.se_share, args.proof_share)
     stub, base_url = start_stub(root)
     try:
-        cfg = scale_config(base_url, counts, args.threads_per_shard, (args.n_tir, args.n_plain))
+        cfg = scale_config(
+            base_url,
+            counts,
+            args.threads_per_shard,
+            (args.n_tir, args.n_plain),
+            uid_base=args.sandbox_uid_base,
+        )
         (incremental / "config.yaml").write_text(yaml.safe_dump(cfg))
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         first_wall, first_jobs, output = snakemake(incremental, args.cores)
@@ -156,6 +162,9 @@ def main() -> None:
     parser.add_argument("--n-tir", type=int, default=2)
     parser.add_argument("--n-plain", type=int, default=2)
     parser.add_argument("--keep", type=Path, help="run in this (new) directory and keep it")
+    parser.add_argument(
+        "--sandbox-uid-base", type=int, help="sandbox.uid_base (a range no other run on the host uses)"
+    )
     parser.add_argument(
         "--no-rebuild", action="store_true",
         help="compare the rerun with the first full run instead of a rebuild (large N: half the time; "

@@ -224,7 +224,12 @@ def lean_config(demo_lean: dict, backend: str) -> dict:
 
 
 def scale_config(
-    base_url: str, counts: dict, per_shard: int, solutions: tuple[int, int], lean_backend: str = "repl"
+    base_url: str,
+    counts: dict,
+    per_shard: int,
+    solutions: tuple[int, int],
+    lean_backend: str = "repl",
+    uid_base: int | None = None,
 ) -> dict:
     """The run's config: both forum sources, the stub endpoint, shards scaled with N (solution and
     formal shards are per source, each sized by its own source's threads)."""
@@ -251,6 +256,8 @@ def scale_config(
         "decontam": {"benchmarks": decontam},
         "solutions": {"n_tir": n_tir, "n_plain": n_plain, "efforts": ["low"]},
         "lean": lean_config(demo["lean"], lean_backend),
+        # other runs on a shared host (tests, other agents) lease uids of the default range
+        "sandbox": {"uid_base": uid_base} if uid_base else {},
         "formal": {"max_turns": 2, "effort_via": "none"},
         "proofs": {"n_pass": 2, "max_turns": 2},
         "eval": {"benchmarks": [{"name": "prelude", "path": str(REPO / "config" / "demo" / "prelude_eval.jsonl")}],
@@ -336,8 +343,9 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     stub, base_url = start_stub(workdir)
     try:
         cfg = scale_config(
-            base_url, counts, args.threads_per_shard, (args.n_tir, args.n_plain), args.lean_backend
-        )
+            base_url, counts, args.threads_per_shard, (args.n_tir, args.n_plain), args.lean_backend,
+            args.sandbox_uid_base,
+        )  # fmt: skip
         (workdir / "config.yaml").write_text(yaml.safe_dump(cfg))
         cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
                "--configfile", str(workdir / "config.yaml"), "--profile", str(REPO / "profiles" / "local"),
@@ -378,6 +386,9 @@ def main() -> None:
     parser.add_argument("--n-tir", type=int, default=2, help="TIR solutions per problem (effort low)")
     parser.add_argument("--n-plain", type=int, default=2, help="plain solutions per problem (effort low)")
     parser.add_argument("--keep", type=Path, help="run in this (new) directory and keep it")
+    parser.add_argument(
+        "--sandbox-uid-base", type=int, help="sandbox.uid_base (a range no other run on the host uses)"
+    )
     parser.add_argument(
         "--lean-backend", choices=("repl", "file"), default="repl",
         help="repl: a pool of mathforge.lean.elpi_repl processes; file: one Lean process per check",
