@@ -1,14 +1,12 @@
-"""write_sft_shards: re-judged solutions -> filtered chat `messages` in Parquet shards, plus a card.
+"""The SFT rows: re-judged solutions -> filtered chat `messages`, and the shard layout.
 
 Six variants (effort high/medium/low x with/without the Python tool), plus `forum_cot` (forum
 answers rewritten into solutions, mathforge.forum_cot.stage) when that stage is on, each optionally split
 into length buckets (by generated tokens; training long contexts is faster when sequences of
 similar length are batched together), each bucket in shards of at most `shard_rows` rows:
-`<out_dir>/<variant>/<bucket>/shard-00000.parquet`. The whole directory is written next to its
-final place and renamed into it, so a failed job leaves no half-written dataset. Before the
-manifest and card are written, the hygiene audit (`mathforge.hygiene`) checks every row: rows that
-must never ship fail the job, the others failing a check are dropped and counted, and the written
-shards are read back and audited again (`hygiene.json`).
+`<out_dir>/<variant>/<bucket>/shard-00000.parquet`. The rows are built and audited per solutions
+shard (`mathforge.sft.part`, rule write_sft_part) and assembled into the shards, manifest and card
+by one job (`mathforge.sft.assemble`, rule write_sft_shards).
 """
 
 from __future__ import annotations
@@ -23,22 +21,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mathforge.attribution import ATTRIBUTION_FIELDS
-from mathforge.funnel import StepStats, by_step, read_summaries, write_step
-from mathforge.hygiene.audit import (
-    AuditContext,
-    AuditResult,
-    audit_rows,
-    load_context,
-    raise_if_any_failed,
-    raise_if_fatal,
-)
-from mathforge.hygiene.report import hygiene_report
-from mathforge.io import read_records, write_json
+from mathforge.funnel import StepStats
+from mathforge.io import read_records
 from mathforge.prompts import load_prompt
 from mathforge.schemas.messages import MESSAGE, with_reasoning_format
 from mathforge.schemas.problems import PROBLEM_LABEL_NAMES, PROBLEM_LABELS
 from mathforge.schemas.solutions import FORUM_COT_MODE
-from mathforge.sft.card import write_card
 from mathforge.sft.filters import drop_reason, trim_after_answer
 from mathforge.sft.messages import prompt_messages, solution_messages
 from mathforge.solving.code_tags import load_code_tags
@@ -221,64 +209,13 @@ def write_shards(
     return manifest
 
 
-def count_audit_drops(audit: AuditResult, stats: StepStats) -> None:
-    """The rows the audit dropped, in the step's stats (reason = the check's name) and per variant."""
-    for row, check, _detail in audit.failed:
-        stats.drop(check.name)
-        counts = stats.counters["variants"][row["variant"]]
-        counts["rows"] -= 1
-        counts[f"dropped:{check.name}"] = counts.get(f"dropped:{check.name}", 0) + 1
-        if not counts["rows"]:
-            del counts["rows"]
-    stats.n_out = len(audit.kept)
-
-
-def read_shards(out_dir: str | os.PathLike, manifest: dict) -> list[dict]:
-    """Every row of the shards in `manifest`, as written."""
-    files = [f for buckets in manifest.values() for b in buckets.values() for f in b["files"]]
-    return [row for f in files for row in pq.read_table(Path(out_dir) / f).to_pylist()]
-
-
-def audit_and_write(
-    rows: list[dict], stats: StepStats, ctx: AuditContext, out_dir: str, cfg: dict
-) -> tuple[dict, dict]:
-    """Audit `rows`, write the survivors as shards, audit the shards as written: (manifest, hygiene)."""
-    audit = audit_rows(rows, ctx)
-    raise_if_fatal(audit)
-    count_audit_drops(audit, stats)
-    manifest = write_shards(audit.kept, out_dir, cfg["sft"]["shard_rows"])
-    shipped = audit_rows(read_shards(out_dir, manifest), ctx.fresh())
-    if shipped.failed:
-        shutil.rmtree(out_dir, ignore_errors=True)
-        raise_if_any_failed(shipped, out_dir)
-    settings = {
-        **cfg["sft"]["hygiene"],
-        "benchmarks": sorted({i.benchmark for i in ctx.benchmarks.items}),
-        "benchmark_items": len(ctx.benchmarks.items),
-        "output_markers": list(ctx.output_markers),
-        "dedup": ctx.dedup,
-    }
-    return manifest, hygiene_report(audit, shipped, list(stats.counters["variants"]), settings)
-
-
-def run(
-    final_judged: list[str], majority: list[str], summary_paths: list[str], cfg: dict,
-    out_dir: str, manifest_path: str, card_path: str,
-    decontam_sets: list[str], decontam_audits: list[str], hygiene_path: str, summary_path: str,
-    forum_cot: list[str] = (),
-) -> StepStats:  # fmt: skip
-    """The shards, their manifest (files per variant and bucket), the card (its funnel from the
-    earlier steps' `summary_paths`), the hygiene audit, and this step's summary (with the audit)."""
-    solutions = [r for path in final_judged for r in read_records(path)]
-    solutions += kept_forum_solutions(forum_cot)
-    problems = {p["problem_id"]: p for path in majority for p in read_records(path)}
-    rows, stats = build_rows(solutions, problems, cfg)
-    ctx = load_context(cfg, solutions, problems, decontam_sets, decontam_audits)
-    manifest, hygiene = audit_and_write(rows, stats, ctx, out_dir, cfg)
-    for variant in stats.counters["variants"]:
-        manifest.setdefault(variant, {})
-    write_json(hygiene, hygiene_path)
-    write_json({"variants": manifest}, manifest_path)
-    write_card(card_path, cfg, stats, manifest, problems, by_step(read_summaries(summary_paths)), hygiene)
-    stats.notes["hygiene"] = hygiene
-    return write_step(stats, summary_path)
+def count_drop(stats: StepStats, variant: str, reason: str, n: int = 1) -> None:
+    """`n` rows of `variant` kept by build_rows and dropped later (by the audit, or as a duplicate
+    of another part's row): in the step's drops and the variant's counts."""
+    stats.drop(reason, n)
+    counts = stats.counters["variants"][variant]
+    counts["rows"] -= n
+    counts[f"dropped:{reason}"] = counts.get(f"dropped:{reason}", 0) + n
+    if not counts["rows"]:
+        del counts["rows"]
+    stats.n_out -= n
