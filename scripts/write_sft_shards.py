@@ -1,8 +1,8 @@
-"""Snakemake shim: the SFT shards and the dataset card, assembled from the parts (mathforge.sft.assemble)."""
+"""Snakemake shim: the SFT shards and the dataset card, assembled from the parts (mathforge.sft.stage)."""
 
 from mathforge.logs import job_logging
 from mathforge.params import stage_config
-from mathforge.sft.assemble import run
+from mathforge.sft.stage import run
 
 with job_logging(snakemake.log[0]):
     run(

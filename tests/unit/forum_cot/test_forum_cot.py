@@ -152,8 +152,8 @@ def test_kept_rewrites_become_forum_cot_sft_rows(env):
 def test_write_sft_shards_ships_the_kept_rewrites_through_the_hygiene_audit(env):
     from mathforge.decontam.stage import AUDIT_SCHEMA
     from mathforge.schemas.judged import FINAL_JUDGED_SCHEMA
-    from mathforge.sft.assemble import run as write_sft_shards
     from mathforge.sft.part import run_part
+    from mathforge.sft.stage import run as write_sft_shards
 
     cfg, _stub, tmp = env
     run(cfg, tmp)

@@ -1,5 +1,5 @@
 """Runs of the SFT writer on real input files, as the workflow runs it: one write_sft_part job per
-solutions shard (`mathforge.sft.part`), then the assembly (`mathforge.sft.assemble`)."""
+solutions shard (`mathforge.sft.part`), then the assembly (`mathforge.sft.stage.run`)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 from mathforge.decontam.stage import AUDIT_SCHEMA
 from mathforge.funnel import read_summary
 from mathforge.schemas.judged import FINAL_JUDGED_SCHEMA, MAJORITY_SCHEMA
-from mathforge.sft.assemble import run as assemble
 from mathforge.sft.part import run_part
+from mathforge.sft.stage import run as assemble
 
 
 def write_part_inputs(d: Path, solutions: list[dict], problems: list[dict], kept, removed) -> dict:

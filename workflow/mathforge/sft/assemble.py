@@ -1,23 +1,19 @@
-"""write_sft_shards: the SFT parts (`mathforge.sft.part`, one per solutions shard) -> the dataset.
+"""Assembling the SFT parts' Arrow tables into the dataset's shards (write_sft_shards, in
+`mathforge.sft.stage`), without turning rows into Python objects.
 
-The parts hold the rows already built and audited; this job only moves Arrow tables. Parts are read
-one at a time, in `sources` order then shard order. With `sft.dedup`, a row whose messages an
-earlier part already holds is dropped and counted under the audit's `duplicate_messages` check (as
-one audit over all rows in that order would), found from the parts' messages keys alone. The rows
-of each variant and bucket go to `<out_dir>/<variant>/<bucket>/shard-NNNNN.parquet`, at most
-`sft.shard_rows` rows a file, in part order (each part's rows by problem and seed), written as they
-come (memory: one part and a bounded buffer per bucket). The directory is written next to its final
-place, checked against the parts (rows and key columns of every variant and bucket) and only then
-renamed into it, so a failed job leaves no half-written dataset. Then the manifest, the card, the
-audit's report (`hygiene.json`, the parts' counts added up) and the step's summary (the parts'
-summaries added up, plus the drops across parts).
+Parts are read one at a time, in the order given (`sources` order, then shard order). With
+`sft.dedup`, a row whose messages an earlier part already holds is dropped, found from the parts'
+messages keys alone (`cross_part_keep`). The rows of each variant and bucket go to
+`<variant>/<bucket>/shard-NNNNN.parquet`, at most `shard_rows` rows a file, in part order (each
+part's rows by problem and seed), written as they come: memory holds one part and at most
+FLUSH_BYTES of rows per bucket. The directory is written next to its final place, checked against
+the parts (rows and key columns of every variant and bucket, in order) and only then renamed into
+it, so a failed job leaves no half-written dataset.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import logging
 import os
 import shutil
 from collections import Counter, defaultdict
@@ -29,18 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from mathforge.errors import MathforgeError
-from mathforge.funnel import StepStats, add_counts, by_step, read_summaries, summary_path, write_step
-from mathforge.hygiene.audit import AuditResult
-from mathforge.hygiene.report import hygiene_report
-from mathforge.io import write_json
-from mathforge.sft.card import write_card
-from mathforge.sft.part import PART_STEP, keys_path, part_hygiene_path
-from mathforge.sft.stage import count_drop
 
-log = logging.getLogger(__name__)
-
-STEP = "write_sft_shards"
-DUPLICATE = "duplicate_messages"  # the audit check a row duplicating another part's counts under
 KEY_COLUMNS = ("problem_id", "seed", "variant", "request_key")  # what the written shards are checked on
 FLUSH_BYTES = 16 << 20  # rows of one bucket held before they are written (bounds the job's memory)
 
@@ -56,10 +41,11 @@ def _keys(path: str) -> np.ndarray:
     return np.frombuffer(column.buffers()[1], dtype="V32")[column.offset : column.offset + len(column)]
 
 
-def cross_part_keep(parts: list[str], dedup: bool) -> list[np.ndarray]:
-    """For each part, which of its rows ship: with `dedup`, not those whose messages an earlier
-    part holds (a part holds each conversation once: its own audit dropped the repeats)."""
-    keys = [_keys(keys_path(p)) for p in parts]
+def cross_part_keep(key_files: list[str], dedup: bool) -> list[np.ndarray]:
+    """For each part (its messages keys file), which of its rows ship: with `dedup`, not those whose
+    messages an earlier part holds (a part holds each conversation once: its own audit dropped
+    the repeats)."""
+    keys = [_keys(path) for path in key_files]
     if not dedup or not keys:
         return [np.ones(len(k), dtype=bool) for k in keys]
     every = np.concatenate(keys)
@@ -208,66 +194,3 @@ def assemble_data(
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
     return manifest, dropped
-
-
-def part_totals(parts: list[str]) -> tuple[StepStats, dict]:
-    """The parts' summaries added up (as this step's) and their audit counts added up."""
-    summed = by_step(read_summaries([summary_path(p) for p in parts])).get(PART_STEP)
-    if summed is None:  # no solutions shard at all
-        stats = StepStats(STEP, counters={"variants": {}, "truncated": {}, "licenses": {}})
-    else:
-        stats = StepStats(STEP, summed.n_in, summed.n_out, summed.dropped, summed.counters)
-    hygiene: dict = {"audit": {}, "shipped_audit": {}}
-    settings = []
-    for path in parts:
-        part = json.loads(Path(part_hygiene_path(path)).read_text(encoding="utf-8"))
-        hygiene = add_counts(hygiene, {k: part[k] for k in ("audit", "shipped_audit")})
-        settings.append(part["settings"])
-    if any(s != settings[0] for s in settings):
-        raise SFTAssemblyError("the SFT parts were audited with different settings (stale parts): "
-                               f"{sorted({str(s) for s in settings})}")  # fmt: skip
-    return stats, {**hygiene, "settings": settings[0] if settings else {}}
-
-
-def count_cross_part_drops(dropped: Counter, stats: StepStats, hygiene: dict) -> None:
-    """Rows dropped as another part's duplicates: in the step's stats and the audit's counts (as
-    failing the duplicate check in the audit, and not read back in the shipped pass)."""
-    for variant, n in sorted(dropped.items()):
-        count_drop(stats, variant, DUPLICATE, n)
-        audit = hygiene["audit"].setdefault(variant, {})
-        audit[DUPLICATE] = audit.get(DUPLICATE, 0) + n
-        hygiene["shipped_audit"][variant]["checked"] -= n
-
-
-def solve_rates(majority: list[str]) -> list[float]:
-    """The solve rate of every problem with a final answer (the card's histogram): two columns read."""
-    rates: list[float] = []
-    for path in majority:
-        table = pq.read_table(path, columns=["solve_rate", "expected_answer"])
-        rates += table.filter(pc.is_valid(table["expected_answer"])).column("solve_rate").to_pylist()
-    return rates
-
-
-def run(
-    parts: list[str], majority: list[str], summary_paths: list[str], cfg: dict,
-    out_dir: str, manifest_path: str, card_path: str, hygiene_path: str, summary_path: str,
-) -> StepStats:  # fmt: skip
-    """The shards, their manifest (files per variant and bucket), the card (its funnel from the
-    earlier steps' `summary_paths`), the audit's report and this step's summary (with the report)."""
-    stats, counts = part_totals(parts)
-    keep = cross_part_keep(parts, cfg["sft"]["dedup"])
-    manifest, dropped = assemble_data(parts, keep, out_dir, cfg["sft"]["shard_rows"])
-    count_cross_part_drops(dropped, stats, counts)
-    for variant in stats.counters["variants"]:
-        manifest.setdefault(variant, {})
-    audit, shipped = ({v: Counter(c) for v, c in counts[k].items()} for k in ("audit", "shipped_audit"))
-    variants = list(stats.counters["variants"])
-    hygiene = hygiene_report(
-        AuditResult(counts=audit), AuditResult(counts=shipped), variants, counts["settings"]
-    )
-    write_json(hygiene, hygiene_path)
-    write_json({"variants": manifest}, manifest_path)
-    steps = by_step(read_summaries(summary_paths))
-    write_card(card_path, cfg, stats, manifest, solve_rates(majority), steps, hygiene)
-    stats.notes["hygiene"] = hygiene
-    return write_step(stats, summary_path)

@@ -6,7 +6,7 @@ decontaminated set, the shard's final verdicts and the benchmarks (rows that mus
 the job, the others failing a check are dropped and counted), the kept rows are written as one
 Parquet file (`sft/parts/<source>/shard-K.parquet`, ordered by variant, bucket, problem and seed),
 read back and audited again. Beside it: the key of each row's messages (`.keys.parquet`, so the
-assembly (`mathforge.sft.assemble`) finds the same conversation in two parts from the keys alone),
+assembly (`mathforge.sft.stage.run`) finds the same conversation in two parts from the keys alone),
 the audit's counts (`.hygiene.json`) and the step's summary; all of them add up across parts.
 """
 
@@ -28,21 +28,10 @@ from mathforge.hygiene.audit import (
     raise_if_fatal,
 )
 from mathforge.io import read_records, write_json, write_parquet
-from mathforge.sft.stage import SFT_SCHEMA, build_rows, count_drop, kept_forum_solutions
+from mathforge.sft.stage import PART_STEP, SFT_SCHEMA, build_rows, count_drop, kept_forum_solutions, keys_path
 
-PART_STEP = "write_sft_part"  # the parts' summaries add up under this step (by_step)
 PART_ORDER = ("variant", "bucket", "problem_id", "seed")  # the rows of a part file, in order
 KEYS_SCHEMA = pa.schema([("messages_key", pa.binary(32))])  # messages_key of each row, in order
-
-
-def keys_path(part_path: str | os.PathLike) -> str:
-    """The messages keys beside a part file: `shard-0.parquet` -> `shard-0.keys.parquet`."""
-    return str(part_path).removesuffix(".parquet") + ".keys.parquet"
-
-
-def part_hygiene_path(part_path: str | os.PathLike) -> str:
-    """A part's audit counts: `shard-0.parquet` -> `shard-0.hygiene.json`."""
-    return str(part_path).removesuffix(".parquet") + ".hygiene.json"
 
 
 def hygiene_settings(ctx: AuditContext, cfg: dict) -> dict:

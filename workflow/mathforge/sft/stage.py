@@ -1,16 +1,22 @@
-"""The SFT rows: re-judged solutions -> filtered chat `messages`, and the shard layout.
+"""write_sft_shards: re-judged solutions -> filtered chat `messages` in Parquet shards, plus a card.
 
 Six variants (effort high/medium/low x with/without the Python tool), plus `forum_cot` (forum
 answers rewritten into solutions, mathforge.forum_cot.stage) when that stage is on, each optionally split
 into length buckets (by generated tokens; training long contexts is faster when sequences of
 similar length are batched together), each bucket in shards of at most `shard_rows` rows:
-`<out_dir>/<variant>/<bucket>/shard-00000.parquet`. The rows are built and audited per solutions
-shard (`mathforge.sft.part`, rule write_sft_part) and assembled into the shards, manifest and card
-by one job (`mathforge.sft.assemble`, rule write_sft_shards).
+`<out_dir>/<variant>/<bucket>/shard-00000.parquet`.
+
+The rows are built and pass the hygiene audit per solutions shard (rule write_sft_part,
+`mathforge.sft.part`: `sft/parts/<source>/shard-K.parquet` with its messages keys, audit counts
+and summary). `run` (rule write_sft_shards) assembles them: the shards (`mathforge.sft.assemble`:
+Arrow tables only, a conversation already in an earlier part dropped, the result checked against
+the parts), the manifest, the card, the audit's report (`hygiene.json`: the parts' counts added
+up, plus the drops across parts) and the step's summary (the parts' summaries added up, likewise).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -18,15 +24,20 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from mathforge.attribution import ATTRIBUTION_FIELDS
-from mathforge.funnel import StepStats
-from mathforge.io import read_records
+from mathforge.funnel import StepStats, add_counts, by_step, read_summaries, summary_path, write_step
+from mathforge.hygiene.audit import AuditResult
+from mathforge.hygiene.report import hygiene_report
+from mathforge.io import read_records, write_json
 from mathforge.prompts import load_prompt
 from mathforge.schemas.messages import MESSAGE, with_reasoning_format
 from mathforge.schemas.problems import PROBLEM_LABEL_NAMES, PROBLEM_LABELS
 from mathforge.schemas.solutions import FORUM_COT_MODE
+from mathforge.sft.assemble import SFTAssemblyError, assemble_data, cross_part_keep
+from mathforge.sft.card import write_card
 from mathforge.sft.filters import drop_reason, trim_after_answer
 from mathforge.sft.messages import prompt_messages, solution_messages
 from mathforge.solving.code_tags import load_code_tags
@@ -34,6 +45,9 @@ from mathforge.truncation import TRUNCATED_FIELD, count_cuts, cut_entry
 
 log = logging.getLogger(__name__)
 
+STEP = "write_sft_shards"
+PART_STEP = "write_sft_part"  # the parts' summaries add up under this step (by_step)
+DUPLICATE = "duplicate_messages"  # the audit check a row duplicating another part's counts under
 EFFORTS = ("high", "medium", "low")
 SFT_SCHEMA = pa.schema(
     [
@@ -219,3 +233,76 @@ def count_drop(stats: StepStats, variant: str, reason: str, n: int = 1) -> None:
     if not counts["rows"]:
         del counts["rows"]
     stats.n_out -= n
+
+
+def keys_path(part_path: str | os.PathLike) -> str:
+    """The messages keys beside a part file: `shard-0.parquet` -> `shard-0.keys.parquet`."""
+    return str(part_path).removesuffix(".parquet") + ".keys.parquet"
+
+
+def part_hygiene_path(part_path: str | os.PathLike) -> str:
+    """A part's audit counts: `shard-0.parquet` -> `shard-0.hygiene.json`."""
+    return str(part_path).removesuffix(".parquet") + ".hygiene.json"
+
+
+def part_totals(parts: list[str]) -> tuple[StepStats, dict]:
+    """The parts' summaries added up (as this step's) and their audit counts added up."""
+    summed = by_step(read_summaries([summary_path(p) for p in parts])).get(PART_STEP)
+    if summed is None:  # no solutions shard at all
+        stats = StepStats(STEP, counters={"variants": {}, "truncated": {}, "licenses": {}})
+    else:
+        stats = StepStats(STEP, summed.n_in, summed.n_out, summed.dropped, summed.counters)
+    hygiene: dict = {"audit": {}, "shipped_audit": {}}
+    settings = []
+    for path in parts:
+        part = json.loads(Path(part_hygiene_path(path)).read_text(encoding="utf-8"))
+        hygiene = add_counts(hygiene, {k: part[k] for k in ("audit", "shipped_audit")})
+        settings.append(part["settings"])
+    if any(s != settings[0] for s in settings):
+        raise SFTAssemblyError("the SFT parts were audited with different settings (stale parts): "
+                               f"{sorted({str(s) for s in settings})}")  # fmt: skip
+    return stats, {**hygiene, "settings": settings[0] if settings else {}}
+
+
+def count_cross_part_drops(dropped: Counter, stats: StepStats, hygiene: dict) -> None:
+    """Rows dropped as another part's duplicates: in the step's stats and the audit's counts (as
+    failing the duplicate check in the audit, and not read back in the shipped pass)."""
+    for variant, n in sorted(dropped.items()):
+        count_drop(stats, variant, DUPLICATE, n)
+        audit = hygiene["audit"].setdefault(variant, {})
+        audit[DUPLICATE] = audit.get(DUPLICATE, 0) + n
+        hygiene["shipped_audit"][variant]["checked"] -= n
+
+
+def solve_rates(majority: list[str]) -> list[float]:
+    """The solve rate of every problem with a final answer (the card's histogram): two columns read."""
+    rates: list[float] = []
+    for path in majority:
+        table = pq.read_table(path, columns=["solve_rate", "expected_answer"])
+        rates += table.filter(pc.is_valid(table["expected_answer"])).column("solve_rate").to_pylist()
+    return rates
+
+
+def run(
+    parts: list[str], majority: list[str], summary_paths: list[str], cfg: dict,
+    out_dir: str, manifest_path: str, card_path: str, hygiene_path: str, summary_path: str,
+) -> StepStats:  # fmt: skip
+    """The shards, their manifest (files per variant and bucket), the card (its funnel from the
+    earlier steps' `summary_paths`), the audit's report and this step's summary (with the report)."""
+    stats, counts = part_totals(parts)
+    keep = cross_part_keep([keys_path(p) for p in parts], cfg["sft"]["dedup"])
+    manifest, dropped = assemble_data(parts, keep, out_dir, cfg["sft"]["shard_rows"])
+    count_cross_part_drops(dropped, stats, counts)
+    for variant in stats.counters["variants"]:
+        manifest.setdefault(variant, {})
+    audit, shipped = ({v: Counter(c) for v, c in counts[k].items()} for k in ("audit", "shipped_audit"))
+    variants = list(stats.counters["variants"])
+    hygiene = hygiene_report(
+        AuditResult(counts=audit), AuditResult(counts=shipped), variants, counts["settings"]
+    )
+    write_json(hygiene, hygiene_path)
+    write_json({"variants": manifest}, manifest_path)
+    steps = by_step(read_summaries(summary_paths))
+    write_card(card_path, cfg, stats, manifest, solve_rates(majority), steps, hygiene)
+    stats.notes["hygiene"] = hygiene
+    return write_step(stats, summary_path)
