@@ -28,7 +28,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from mathforge.attribution import ATTRIBUTION_FIELDS
-from mathforge.funnel import StepStats, add_counts, by_step, read_summaries, summary_path, write_step
+from mathforge.funnel import StepStats, add_counts, by_step, read_summaries, write_step
+from mathforge.funnel import summary_path as summary_of
 from mathforge.hygiene.audit import AuditResult
 from mathforge.hygiene.report import hygiene_report
 from mathforge.io import read_records, write_json
@@ -247,7 +248,7 @@ def part_hygiene_path(part_path: str | os.PathLike) -> str:
 
 def part_totals(parts: list[str]) -> tuple[StepStats, dict]:
     """The parts' summaries added up (as this step's) and their audit counts added up."""
-    summed = by_step(read_summaries([summary_path(p) for p in parts])).get(PART_STEP)
+    summed = by_step(read_summaries([summary_of(p) for p in parts])).get(PART_STEP)
     if summed is None:  # no solutions shard at all
         stats = StepStats(STEP, counters={"variants": {}, "truncated": {}, "licenses": {}})
     else:
