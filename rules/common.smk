@@ -299,8 +299,8 @@ def lean_params():
 
 
 def forum_cot_shards(pattern, per_shard=True):
-    """The forum_cot inputs of write_sft_shards: every shard's `pattern` (or `pattern` itself) when
-    forum_cot.enabled, else none (no rewrite job runs). With forum_cot.count_as_votes the judged
+    """The forum_cot inputs of the SFT writer: every shard's `pattern` (or `pattern` itself, e.g. the
+    job's own shard for write_sft_part) when forum_cot.enabled, else none (no rewrite job runs). With forum_cot.count_as_votes the judged
     rewrites are judge_forum_votes' (answers/forum_cot_votes/ in place of answers/forum_cot/)."""
     if not config["forum_cot"]["enabled"]:
         return []

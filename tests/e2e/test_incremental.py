@@ -63,6 +63,7 @@ def test_a_solutions_parameter_reruns_solutions_and_downstream_only(finished):
         "generate_solutions",
         "judge_answers",
         "fill_majority_answer",
+        "write_sft_part",
         "write_sft_shards",
         "dataset_folder",  # the math SFT dataset folder and its exports, not the proof ones
         "export_dataset",
@@ -204,6 +205,8 @@ def test_new_data_as_a_new_source_reruns_none_of_the_old_jobs_and_equals_a_full_
     aggregates = {"merge_problems", "write_sft_shards", "write_proof_sft_shards", "summarize_run", "dataset_folder",
                   "export_dataset", "all"}  # fmt: skip
     assert set(planned[""]) <= aggregates, planned[""]
+    # the SFT rows of the new source's one solutions shard; the old parts are only read again
+    assert planned["forum_new"].count("write_sft_part") == 1 and planned[""].count("write_sft_shards") == 1
     assert new_jobs < all_jobs / 2, (new_jobs, all_jobs)
     run_snakemake(wd, config)
     audit = pq.read_table(wd / "results/t/decontam/answers/forum_new/audit.parquet").to_pylist()
@@ -219,8 +222,8 @@ def test_new_data_as_a_new_source_reruns_none_of_the_old_jobs_and_equals_a_full_
         (fresh / "data" / f.name).write_bytes(f.read_bytes())
     (fresh / "config.yaml").write_text(config.read_text())
     run_snakemake(fresh, fresh / "config.yaml")
-    for pattern in ("decontam/*/*/*.parquet", "solutions/*/*.parquet", "answers/*/*/*.parquet", "sft/data/**/*.parquet",
-                    "sft/proofs/data/**/*.parquet", "formal/*/*.parquet", "proofs/*/*.parquet",
+    for pattern in ("decontam/*/*/*.parquet", "solutions/*/*.parquet", "answers/*/*/*.parquet", "sft/parts/*/*.parquet",
+                    "sft/data/**/*.parquet", "sft/proofs/data/**/*.parquet", "formal/*/*.parquet", "proofs/*/*.parquet",
                     "publish/sft/**/*.parquet"):  # fmt: skip
         incremental, rebuilt = table_rows(wd / "results/t", pattern), table_rows(fresh / "results/t", pattern)
         assert incremental and incremental.keys() == rebuilt.keys(), pattern

@@ -23,10 +23,13 @@ SOLUTION_PARTS, FORMAL_PARTS, PROVE_PARTS = 4, 3, 4
 DOWNSTREAM_OF_SOLUTIONS = {
     "judge_answers": SOLUTION_PARTS,
     "fill_majority_answer": SOLUTION_PARTS,
+    "write_sft_part": SOLUTION_PARTS,
     "write_sft_shards": 1,
     **SFT_PUBLISHED,
 }
-BOTH_SFT = {"write_sft_shards": 1, "write_proof_sft_shards": 1, "dataset_folder": 2, "export_dataset": 4}
+# The SFT rows are built per solutions part (write_sft_part, which declares `sft`), then assembled.
+MATH_SFT = {"write_sft_part": SOLUTION_PARTS, "write_sft_shards": 1}
+BOTH_SFT = {**MATH_SFT, "write_proof_sft_shards": 1, "dataset_folder": 2, "export_dataset": 4}
 DOWNSTREAM_OF_PROVE = {"prove": PROVE_PARTS, "write_proof_sft_shards": 1, **SFT_PUBLISHED}
 # Every decontaminated set (answers and proofs of each of the 3 sources) and all that reads them;
 # the statement table's prove part does not.
@@ -46,13 +49,16 @@ JUDGE_MODEL = {"backend": "openai", "model": "stub-judge", "openai": {"api_key_e
 CASES = [
     ("sft.system_prompt", False, {**BOTH_SFT, **REPORT}),
     ("sft.reasoning_format", "think", {**BOTH_SFT, **REPORT}),
-    ("sft.min_tokens", 2, {"write_sft_shards": 1, **SFT_PUBLISHED, **REPORT}),
+    ("sft.min_tokens", 2, {**MATH_SFT, **SFT_PUBLISHED, **REPORT}),
+    # how the rows are cut into files: the writers of files, not the SFT parts
+    ("sft.shard_rows", 3, {"write_sft_shards": 1, "write_proof_sft_shards": 1, "dataset_folder": 2, "export_dataset": 4,
+                           **REPORT}),
     ("solutions.n_plain", 2, {"generate_solutions": SOLUTION_PARTS, **DOWNSTREAM_OF_SOLUTIONS, **REPORT}),
     ("sandbox.timeout_s", 7, {"generate_solutions": SOLUTION_PARTS, **DOWNSTREAM_OF_SOLUTIONS, **REPORT}),
     ("answers.judge.model", "judge", {**DOWNSTREAM_OF_SOLUTIONS, **REPORT}),
-    ("answers.difficulty.min_solve_rate", 0.1, {"fill_majority_answer": SOLUTION_PARTS, "write_sft_shards": 1,
+    ("answers.difficulty.min_solve_rate", 0.1, {"fill_majority_answer": SOLUTION_PARTS, **MATH_SFT,
                                                 **SFT_PUBLISHED, **REPORT}),
-    ("answers.majority.min_votes", 3, {"fill_majority_answer": SOLUTION_PARTS, "write_sft_shards": 1, **SFT_PUBLISHED,
+    ("answers.majority.min_votes", 3, {"fill_majority_answer": SOLUTION_PARTS, **MATH_SFT, **SFT_PUBLISHED,
                                        **REPORT}),
     ("decontam.dedup.threshold", 0.85, DOWNSTREAM_OF_DECONTAM),
     ("proofs.max_errors_in_feedback", 2, {**DOWNSTREAM_OF_PROVE, "evaluate_prover": 1, "summarize_eval": 1, **REPORT}),

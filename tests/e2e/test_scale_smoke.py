@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 EXPECTED_RULES = {
     "ingest_forum", "extract_problems", "detect_language", "classify_problems", "extract_answers",
     "merge_problems", "decontaminate", "generate_solutions", "judge_answers", "fill_majority_answer",
-    "write_sft_shards", "autoformalize", "prove", "write_proof_sft_shards", "evaluate_prover",
+    "write_sft_part", "write_sft_shards", "autoformalize", "prove", "write_proof_sft_shards", "evaluate_prover",
     "summarize_eval", "dataset_folder", "export_dataset", "summarize_run",
 }  # fmt: skip
 

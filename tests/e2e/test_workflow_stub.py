@@ -42,6 +42,7 @@ DOWNSTREAM_OF_ANSWERS = {
     "generate_solutions": 4,
     "judge_answers": 4,
     "fill_majority_answer": 4,
+    "write_sft_part": 4,
     "write_sft_shards": 1,
     "dataset_folder": 1,  # publish: the math SFT dataset folder
     "export_dataset": 2,  # and its exports in the default formats (chat, nemo_skills)
@@ -56,6 +57,7 @@ DOWNSTREAM_OF_SE_PROBLEMS = {
     "generate_solutions": 2,  # se/shard-0, byo/shard-0
     "judge_answers": 2,
     "fill_majority_answer": 2,
+    "write_sft_part": 2,
     "write_sft_shards": 1,
     "autoformalize": 2,  # se/shard-0, byo/shard-0
     "prove": 2,

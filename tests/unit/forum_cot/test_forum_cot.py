@@ -152,6 +152,7 @@ def test_kept_rewrites_become_forum_cot_sft_rows(env):
 def test_write_sft_shards_ships_the_kept_rewrites_through_the_hygiene_audit(env):
     from mathforge.decontam.stage import AUDIT_SCHEMA
     from mathforge.schemas.judged import FINAL_JUDGED_SCHEMA
+    from mathforge.sft.part import run_part
     from mathforge.sft.stage import run as write_sft_shards
 
     cfg, _stub, tmp = env
@@ -164,12 +165,16 @@ def test_write_sft_shards_ships_the_kept_rewrites_through_the_hygiene_audit(env)
     )
     write_parquet(pa.Table.from_pylist([], schema=FINAL_JUDGED_SCHEMA), tmp / "final.parquet")
     write_parquet(pa.Table.from_pylist([], schema=AUDIT_SCHEMA), tmp / "audit.parquet")
+    part = tmp / "parts" / "shard-0.parquet"
+    run_part(
+        str(tmp / "final.parquet"), str(tmp / "majority.parquet"), cfg, str(tmp / "set.parquet"),
+        str(tmp / "audit.parquet"), str(part), hygiene_path=str(tmp / "parts" / "shard-0.hygiene.json"),
+        summary_path=str(tmp / "parts" / "shard-0.summary.json"), forum_cot=[str(tmp / "out.parquet")],
+    )  # fmt: skip
     stats = write_sft_shards(
-        [str(tmp / "final.parquet")], [str(tmp / "majority.parquet")], [str(tmp / "summary.json")],
-        cfg, str(tmp / "data"), str(tmp / "manifest.json"), str(tmp / "card.md"),
-        decontam_sets=[str(tmp / "set.parquet")], decontam_audits=[str(tmp / "audit.parquet")],
-        hygiene_path=str(tmp / "hygiene.json"), summary_path=str(tmp / "data.summary.json"),
-        forum_cot=[str(tmp / "out.parquet")],
+        [str(part)], [str(tmp / "majority.parquet")], [str(tmp / "summary.json")], cfg, str(tmp / "data"),
+        str(tmp / "manifest.json"), str(tmp / "card.md"), hygiene_path=str(tmp / "hygiene.json"),
+        summary_path=str(tmp / "data.summary.json"),
     )  # fmt: skip
     assert stats.n_out == 1
     [row] = pq.read_table(tmp / "data" / "forum_cot").to_pylist()

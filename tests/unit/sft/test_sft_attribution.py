@@ -73,7 +73,7 @@ def test_card_states_licences_and_attribution(cfg, tmp_path):
         PROBLEMS, cfg,
     )  # fmt: skip
     card = tmp_path / "card.md"
-    write_card(str(card), cfg, stats, {}, PROBLEMS, {}, NO_AUDIT)
+    write_card(str(card), cfg, stats, {}, [p["solve_rate"] for p in PROBLEMS.values()], {}, NO_AUDIT)
     text = card.read_text()
     assert "## Licences and attribution" in text
     assert "| CC BY-SA 3.0 | 1 |" in text and "| unknown | 2 |" in text
@@ -86,7 +86,9 @@ def test_card_funnel_shows_ingest_truncation_as_a_note(cfg, tmp_path):
                       "forum_discussions": {"rows": 0, "chars_cut": 0, "posts_cut": 0}}})  # fmt: skip
     _rows, stats = build_rows([], PROBLEMS, cfg)
     card = tmp_path / "card.md"
-    write_card(str(card), cfg, stats, {}, PROBLEMS, {"ingest": ingest}, NO_AUDIT)
+    write_card(
+        str(card), cfg, stats, {}, [p["solve_rate"] for p in PROBLEMS.values()], {"ingest": ingest}, NO_AUDIT
+    )
     line = next(x for x in card.read_text().splitlines() if x.startswith("| ingest |"))
     assert "truncated (kept, not dropped): forum_post 1 rows, 4984000 chars cut" in line
 

@@ -1,4 +1,4 @@
-"""write_sft_shards with its hygiene audit, on real input files: invented or mismatched tool output,
+"""write_sft_part and write_sft_shards with the hygiene audit, on real input files: invented or mismatched tool output,
 benchmark copies and duplicate conversations are dropped and counted (stats, manifest, hygiene.json,
 card); a contaminated or not-correct row fails the run with an error naming it; every row written
 passes every check."""
@@ -7,16 +7,13 @@ from __future__ import annotations
 
 import json
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
+from sft_runs import run_assembly, run_part_job, write_part_inputs
 
 from mathforge.config import validate_config
-from mathforge.decontam.stage import AUDIT_SCHEMA
 from mathforge.funnel import read_summary
 from mathforge.hygiene.audit import SFTAuditError
 from mathforge.schemas.judged import FINAL_JUDGED_SCHEMA, MAJORITY_SCHEMA
-from mathforge.sft.stage import run as write_sft_shards
 
 PROBLEM = "What is $6 \\cdot 7 + 1$?"
 TIR_TEXT = (
@@ -52,6 +49,7 @@ def problem_row(pid: str, answer: str = "43", problem: str = PROBLEM) -> dict:
 
 
 def run(tmp_path, solutions, problems=None, kept=None, removed=(), benchmark=None, **sft):
+    """One part of all `solutions` (write_sft_part), then the assembly (write_sft_shards)."""
     bench = tmp_path / "bench.jsonl"
     bench.write_text(
         json.dumps({"problem": benchmark or "An unrelated benchmark problem about triangles."}) + "\n"
@@ -61,23 +59,11 @@ def run(tmp_path, solutions, problems=None, kept=None, removed=(), benchmark=Non
     )
     pids = sorted({s["problem_id"] for s in solutions})
     problems = problems or [problem_row(pid, problem=next(s["problem"] for s in solutions if s["problem_id"] == pid)) for pid in pids]  # fmt: skip
-    paths = {name: tmp_path / f"{name}.parquet" for name in ("final", "majority", "set", "audit")}
-    pq.write_table(pa.Table.from_pylist(solutions, schema=FINAL_JUDGED_SCHEMA), paths["final"])
-    pq.write_table(pa.Table.from_pylist(problems, schema=MAJORITY_SCHEMA), paths["majority"])
-    pq.write_table(pa.table({"problem_id": kept if kept is not None else pids}), paths["set"])
-    audit = [{"problem_id": pid, "reason": "benchmark_match"} for pid in removed]
-    pq.write_table(pa.Table.from_pylist(audit, schema=AUDIT_SCHEMA), paths["audit"])
-    stats = write_sft_shards(
-        [str(paths["final"])], [str(paths["majority"])], [], cfg, str(tmp_path / "data"),
-        str(tmp_path / "manifest.json"), str(tmp_path / "card.md"), decontam_sets=[str(paths["set"])],
-        decontam_audits=[str(paths["audit"])], hygiene_path=str(tmp_path / "hygiene.json"),
-        summary_path=str(tmp_path / "data.summary.json"),
-    )  # fmt: skip
-    assert read_summary(tmp_path / "data.summary.json").notes["hygiene"] == json.loads(
-        (tmp_path / "hygiene.json").read_text()
-    )  # the run statistics read the audit from the step's summary
-    rows = pq.read_table(tmp_path / "data").to_pylist() if (tmp_path / "data").exists() else []
-    return stats, rows, json.loads((tmp_path / "hygiene.json").read_text())
+    inputs = write_part_inputs(
+        tmp_path / "in", solutions, problems, kept if kept is not None else pids, removed
+    )
+    part = run_part_job(cfg, inputs, tmp_path)
+    return run_assembly(cfg, [part], [inputs["majority"]], tmp_path)
 
 
 def test_a_solution_without_the_tool_that_invents_an_output_block_does_not_ship(tmp_path):
@@ -145,7 +131,7 @@ def test_a_removed_or_missing_problem_fails_the_run_naming_the_row(tmp_path):
         SFTAuditError, match=r"1 SFT row\(s\) must never ship: problem p2 .*not in the decontaminated set"
     ):
         run(tmp_path, [sol(pid="p1"), sol(pid="p2", seed=1)], kept=["p1"])
-    assert not (tmp_path / "data").exists()
+    assert not (tmp_path / "data").exists() and not list((tmp_path / "parts").glob("*.parquet"))
 
 
 def test_a_row_not_correct_against_the_final_answer_fails_the_run(tmp_path):

@@ -45,7 +45,7 @@ class AuditContext:
     output_markers: tuple[str, ...]
     prompts_dir: str
     dedup: bool = True
-    seen: set[str] = field(default_factory=set)
+    seen: set[bytes] = field(default_factory=set)
     tags: dict[str, CodeTags] = field(default_factory=dict)
 
     def code_tags(self, solution: dict) -> CodeTags:
@@ -110,14 +110,19 @@ def message_structure(row: dict, ctx: AuditContext) -> str | None:
     return structure_problem(list(row["messages"] or []), row["problem"] or "")
 
 
+def messages_key(messages: list[dict]) -> bytes:
+    """What makes two conversations the same (roles, whitespace-normalised contents, tool calls),
+    as a SHA-256 digest: the duplicate check's key within a job and across SFT parts."""
+    turns = [
+        [m.get("role"), " ".join((m.get("content") or "").split()), m.get("tool_calls")] for m in messages
+    ]
+    return hashlib.sha256(json.dumps(turns, sort_keys=True, default=str).encode()).digest()
+
+
 def duplicate_messages(row: dict, ctx: AuditContext) -> str | None:
     if not ctx.dedup:
         return None
-    turns = [
-        [m.get("role"), " ".join((m.get("content") or "").split()), m.get("tool_calls")]
-        for m in row["messages"]
-    ]
-    key = hashlib.sha256(json.dumps(turns, sort_keys=True, default=str).encode()).hexdigest()
+    key = messages_key(row["messages"])
     if key in ctx.seen:
         return "the same messages as an earlier row"
     ctx.seen.add(key)

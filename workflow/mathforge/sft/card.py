@@ -69,12 +69,11 @@ def write_card(
     cfg: dict,
     stats: StepStats,
     manifest: dict,
-    problems: dict[str, dict],
+    solve_rates: list[float],
     steps: dict[str, StepStats],
     hygiene: dict,
 ) -> None:
     config_hash = sha256_hex(canonical_json(tracked_settings(cfg)))[:16]
-    rates = [p["solve_rate"] for p in problems.values() if p["expected_answer"] is not None]
     lines = [
         f"# {cfg['dataset']}: math reasoning SFT data",
         "",
@@ -129,7 +128,7 @@ def write_card(
         "",
         "| solve rate | problems |",
         "|---|---|",
-        *[f"| {b} | {n} |" for b, n in solve_rate_histogram(rates).items()],
+        *[f"| {b} | {n} |" for b, n in solve_rate_histogram(solve_rates).items()],
         "",
         "## Loading",
         "",

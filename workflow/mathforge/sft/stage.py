@@ -4,15 +4,19 @@ Six variants (effort high/medium/low x with/without the Python tool), plus `foru
 answers rewritten into solutions, mathforge.forum_cot.stage) when that stage is on, each optionally split
 into length buckets (by generated tokens; training long contexts is faster when sequences of
 similar length are batched together), each bucket in shards of at most `shard_rows` rows:
-`<out_dir>/<variant>/<bucket>/shard-00000.parquet`. The whole directory is written next to its
-final place and renamed into it, so a failed job leaves no half-written dataset. Before the
-manifest and card are written, the hygiene audit (`mathforge.hygiene`) checks every row: rows that
-must never ship fail the job, the others failing a check are dropped and counted, and the written
-shards are read back and audited again (`hygiene.json`).
+`<out_dir>/<variant>/<bucket>/shard-00000.parquet`.
+
+The rows are built and pass the hygiene audit per solutions shard (rule write_sft_part,
+`mathforge.sft.part`: `sft/parts/<source>/shard-K.parquet` with its messages keys, audit counts
+and summary). `run` (rule write_sft_shards) assembles them: the shards (`mathforge.sft.assemble`:
+Arrow tables only, a conversation already in an earlier part dropped, the result checked against
+the parts), the manifest, the card, the audit's report (`hygiene.json`: the parts' counts added
+up, plus the drops across parts) and the step's summary (the parts' summaries added up, likewise).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -20,24 +24,20 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from mathforge.attribution import ATTRIBUTION_FIELDS
-from mathforge.funnel import StepStats, by_step, read_summaries, write_step
-from mathforge.hygiene.audit import (
-    AuditContext,
-    AuditResult,
-    audit_rows,
-    load_context,
-    raise_if_any_failed,
-    raise_if_fatal,
-)
+from mathforge.funnel import StepStats, add_counts, by_step, read_summaries, write_step
+from mathforge.funnel import summary_path as summary_of
+from mathforge.hygiene.audit import AuditResult
 from mathforge.hygiene.report import hygiene_report
 from mathforge.io import read_records, write_json
 from mathforge.prompts import load_prompt
 from mathforge.schemas.messages import MESSAGE, with_reasoning_format
 from mathforge.schemas.problems import PROBLEM_LABEL_NAMES, PROBLEM_LABELS
 from mathforge.schemas.solutions import FORUM_COT_MODE
+from mathforge.sft.assemble import SFTAssemblyError, assemble_data, cross_part_keep
 from mathforge.sft.card import write_card
 from mathforge.sft.filters import drop_reason, trim_after_answer
 from mathforge.sft.messages import prompt_messages, solution_messages
@@ -46,6 +46,9 @@ from mathforge.truncation import TRUNCATED_FIELD, count_cuts, cut_entry
 
 log = logging.getLogger(__name__)
 
+STEP = "write_sft_shards"
+PART_STEP = "write_sft_part"  # the parts' summaries add up under this step (by_step)
+DUPLICATE = "duplicate_messages"  # the audit check a row duplicating another part's counts under
 EFFORTS = ("high", "medium", "low")
 SFT_SCHEMA = pa.schema(
     [
@@ -221,64 +224,86 @@ def write_shards(
     return manifest
 
 
-def count_audit_drops(audit: AuditResult, stats: StepStats) -> None:
-    """The rows the audit dropped, in the step's stats (reason = the check's name) and per variant."""
-    for row, check, _detail in audit.failed:
-        stats.drop(check.name)
-        counts = stats.counters["variants"][row["variant"]]
-        counts["rows"] -= 1
-        counts[f"dropped:{check.name}"] = counts.get(f"dropped:{check.name}", 0) + 1
-        if not counts["rows"]:
-            del counts["rows"]
-    stats.n_out = len(audit.kept)
+def count_drop(stats: StepStats, variant: str, reason: str, n: int = 1) -> None:
+    """`n` rows of `variant` kept by build_rows and dropped later (by the audit, or as a duplicate
+    of another part's row): in the step's drops and the variant's counts."""
+    stats.drop(reason, n)
+    counts = stats.counters["variants"][variant]
+    counts["rows"] -= n
+    counts[f"dropped:{reason}"] = counts.get(f"dropped:{reason}", 0) + n
+    if not counts["rows"]:
+        del counts["rows"]
+    stats.n_out -= n
 
 
-def read_shards(out_dir: str | os.PathLike, manifest: dict) -> list[dict]:
-    """Every row of the shards in `manifest`, as written."""
-    files = [f for buckets in manifest.values() for b in buckets.values() for f in b["files"]]
-    return [row for f in files for row in pq.read_table(Path(out_dir) / f).to_pylist()]
+def keys_path(part_path: str | os.PathLike) -> str:
+    """The messages keys beside a part file: `shard-0.parquet` -> `shard-0.keys.parquet`."""
+    return str(part_path).removesuffix(".parquet") + ".keys.parquet"
 
 
-def audit_and_write(
-    rows: list[dict], stats: StepStats, ctx: AuditContext, out_dir: str, cfg: dict
-) -> tuple[dict, dict]:
-    """Audit `rows`, write the survivors as shards, audit the shards as written: (manifest, hygiene)."""
-    audit = audit_rows(rows, ctx)
-    raise_if_fatal(audit)
-    count_audit_drops(audit, stats)
-    manifest = write_shards(audit.kept, out_dir, cfg["sft"]["shard_rows"])
-    shipped = audit_rows(read_shards(out_dir, manifest), ctx.fresh())
-    if shipped.failed:
-        shutil.rmtree(out_dir, ignore_errors=True)
-        raise_if_any_failed(shipped, out_dir)
-    settings = {
-        **cfg["sft"]["hygiene"],
-        "benchmarks": sorted({i.benchmark for i in ctx.benchmarks.items}),
-        "benchmark_items": len(ctx.benchmarks.items),
-        "output_markers": list(ctx.output_markers),
-        "dedup": ctx.dedup,
-    }
-    return manifest, hygiene_report(audit, shipped, list(stats.counters["variants"]), settings)
+def part_hygiene_path(part_path: str | os.PathLike) -> str:
+    """A part's audit counts: `shard-0.parquet` -> `shard-0.hygiene.json`."""
+    return str(part_path).removesuffix(".parquet") + ".hygiene.json"
+
+
+def part_totals(parts: list[str]) -> tuple[StepStats, dict]:
+    """The parts' summaries added up (as this step's) and their audit counts added up."""
+    summed = by_step(read_summaries([summary_of(p) for p in parts])).get(PART_STEP)
+    if summed is None:  # no solutions shard at all
+        stats = StepStats(STEP, counters={"variants": {}, "truncated": {}, "licenses": {}})
+    else:
+        stats = StepStats(STEP, summed.n_in, summed.n_out, summed.dropped, summed.counters)
+    hygiene: dict = {"audit": {}, "shipped_audit": {}}
+    settings = []
+    for path in parts:
+        part = json.loads(Path(part_hygiene_path(path)).read_text(encoding="utf-8"))
+        hygiene = add_counts(hygiene, {k: part[k] for k in ("audit", "shipped_audit")})
+        settings.append(part["settings"])
+    if any(s != settings[0] for s in settings):
+        raise SFTAssemblyError("the SFT parts were audited with different settings (stale parts): "
+                               f"{sorted({str(s) for s in settings})}")  # fmt: skip
+    return stats, {**hygiene, "settings": settings[0] if settings else {}}
+
+
+def count_cross_part_drops(dropped: Counter, stats: StepStats, hygiene: dict) -> None:
+    """Rows dropped as another part's duplicates: in the step's stats and the audit's counts (as
+    failing the duplicate check in the audit, and not read back in the shipped pass)."""
+    for variant, n in sorted(dropped.items()):
+        count_drop(stats, variant, DUPLICATE, n)
+        audit = hygiene["audit"].setdefault(variant, {})
+        audit[DUPLICATE] = audit.get(DUPLICATE, 0) + n
+        hygiene["shipped_audit"][variant]["checked"] -= n
+
+
+def solve_rates(majority: list[str]) -> list[float]:
+    """The solve rate of every problem with a final answer (the card's histogram): two columns read."""
+    rates: list[float] = []
+    for path in majority:
+        table = pq.read_table(path, columns=["solve_rate", "expected_answer"])
+        rates += table.filter(pc.is_valid(table["expected_answer"])).column("solve_rate").to_pylist()
+    return rates
 
 
 def run(
-    final_judged: list[str], majority: list[str], summary_paths: list[str], cfg: dict,
-    out_dir: str, manifest_path: str, card_path: str,
-    decontam_sets: list[str], decontam_audits: list[str], hygiene_path: str, summary_path: str,
-    forum_cot: list[str] = (),
+    parts: list[str], majority: list[str], summary_paths: list[str], cfg: dict,
+    out_dir: str, manifest_path: str, card_path: str, hygiene_path: str, summary_path: str,
 ) -> StepStats:  # fmt: skip
     """The shards, their manifest (files per variant and bucket), the card (its funnel from the
-    earlier steps' `summary_paths`), the hygiene audit, and this step's summary (with the audit)."""
-    solutions = [r for path in final_judged for r in read_records(path)]
-    solutions += kept_forum_solutions(forum_cot)
-    problems = {p["problem_id"]: p for path in majority for p in read_records(path)}
-    rows, stats = build_rows(solutions, problems, cfg)
-    ctx = load_context(cfg, solutions, problems, decontam_sets, decontam_audits)
-    manifest, hygiene = audit_and_write(rows, stats, ctx, out_dir, cfg)
+    earlier steps' `summary_paths`), the audit's report and this step's summary (with the report)."""
+    stats, counts = part_totals(parts)
+    keep = cross_part_keep([keys_path(p) for p in parts], cfg["sft"]["dedup"])
+    manifest, dropped = assemble_data(parts, keep, out_dir, cfg["sft"]["shard_rows"])
+    count_cross_part_drops(dropped, stats, counts)
     for variant in stats.counters["variants"]:
         manifest.setdefault(variant, {})
+    audit, shipped = ({v: Counter(c) for v, c in counts[k].items()} for k in ("audit", "shipped_audit"))
+    variants = list(stats.counters["variants"])
+    hygiene = hygiene_report(
+        AuditResult(counts=audit), AuditResult(counts=shipped), variants, counts["settings"]
+    )
     write_json(hygiene, hygiene_path)
     write_json({"variants": manifest}, manifest_path)
-    write_card(card_path, cfg, stats, manifest, problems, by_step(read_summaries(summary_paths)), hygiene)
+    steps = by_step(read_summaries(summary_paths))
+    write_card(card_path, cfg, stats, manifest, solve_rates(majority), steps, hygiene)
     stats.notes["hygiene"] = hygiene
     return write_step(stats, summary_path)
