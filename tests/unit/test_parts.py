@@ -53,3 +53,27 @@ def test_read_shard_records_streams_exactly_the_shard(tmp_path):
         assert got == [r for r in every if shard_of(r["problem_id"], 3) == shard]
     with pytest.raises(InputError, match=r"t\.parquet.*expected a `thread_uid` column"):
         read_shard_records(path, "thread_uid", 0, 3)
+
+
+def test_read_shard_records_holds_one_row_group_at_a_time(tmp_path):
+    """Memory flat in the upstream table: Arrow's peak while reading a 40-row-group table stays
+    within a few row groups (reading ahead across row groups grew with the file)."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "t.parquet"
+    rows = 40 * 500
+    text = ["x" * 2000 + str(i) for i in range(rows)]  # compresses to little on disk, 2 KB a row in memory
+    pq.write_table(
+        pa.table({"problem_id": [f"p{i}" for i in range(rows)], "text": text}), path, row_group_size=500
+    )
+    code = (
+        "import sys, pyarrow as pa; from mathforge.io import read_shard_records; "
+        f"read_shard_records({str(path)!r}, 'problem_id', 0, 40); "
+        "print(pa.default_memory_pool().max_memory())"
+    )
+    peak = int(
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    )
+    one_group = 500 * 2000
+    assert peak < 8 * one_group, f"Arrow peak {peak / 2**20:.1f} MB for 1 MB row groups"

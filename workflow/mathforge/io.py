@@ -112,9 +112,12 @@ def read_shard_records(
         parquet = pq.ParquetFile(path)
         if key not in parquet.schema_arrow.names:
             raise InputError(path, None, f"expected a `{key}` column, found {parquet.schema_arrow.names}")
-        for batch in parquet.iter_batches(batch_size=batch_rows):
-            keep = [shard_of(k, n_shards) == shard for k in batch.column(key).to_pylist()]
-            records.extend(batch.filter(pa.array(keep, type=pa.bool_())).to_pylist())
+        # One row group at a time: iter_batches over the whole file reads ahead across row groups
+        # (its peak grew with the file: 28 -> 112 MB from 3,000 to 30,000 Stack Exchange threads).
+        for group in range(parquet.num_row_groups):
+            for batch in parquet.iter_batches(batch_size=batch_rows, row_groups=[group], use_threads=False):
+                keep = [shard_of(k, n_shards) == shard for k in batch.column(key).to_pylist()]
+                records.extend(batch.filter(pa.array(keep, type=pa.bool_())).to_pylist())
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(path, None, f"expected a readable Parquet file ({exc})") from exc
     return records
