@@ -97,7 +97,12 @@ def test_server_stopped_on_ctrl_c(tmp_path):
     wd = write_workdir(tmp_path, {"default_reply": "Problem 1: Compute it.", "delay_s": 30}, threads=2)
     cmd = snakemake_command(wd, wd / "config.yaml")
     log = (tmp_path / "snakemake.log").open("w")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=log, start_new_session=True)
+    # SIGINT at its default, as in a terminal: run from a background shell (nohup ... &) the test
+    # runner has SIGINT ignored, Snakemake would inherit that and never see the Ctrl-C
+    proc = subprocess.Popen(
+        cmd, stdout=log, stderr=log, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
     state_dir = wd / ".mathforge" / "servers"
     deadline = time.monotonic() + 60
     while not list(state_dir.glob("*.json")):

@@ -125,12 +125,20 @@ time.sleep(600)
 """
 
 
+def default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_server_dies_with_its_owner(tmp_path, sig):
     spec = stub_spec(tmp_path)
     fields = {k: v for k, v in spec.__dict__.items() if k != "env"}
     code = OWNER.format(spec=fields, state=str(tmp_path / "state"), logs=str(tmp_path / "logs"))
-    owner = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    # SIGINT at its default, as from a terminal: a background shell (nohup ... &) starts the
+    # test runner with SIGINT ignored, and a child would inherit that and never see the Ctrl-C
+    owner = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, preexec_fn=default_sigint
+    )
     url = owner.stdout.readline().strip()
     assert healthy(url)
     state = json.loads(next((tmp_path / "state").glob("*.json")).read_text())
