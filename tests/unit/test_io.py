@@ -191,3 +191,19 @@ def test_stage_modules_do_not_import_pandas() -> None:
         "sys.exit('pandas' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_atomic_dir_replaces_only_on_success(tmp_path) -> None:
+    from mathforge.io import atomic_dir
+
+    final = tmp_path / "out"
+    final.mkdir()
+    (final / "old.txt").write_text("old")
+    with pytest.raises(RuntimeError), atomic_dir(final) as tmp:
+        (tmp / "new.txt").write_text("half")
+        raise RuntimeError("job killed")
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no temporary directory left
+    assert (final / "old.txt").read_text() == "old"
+    with atomic_dir(final) as tmp:
+        (tmp / "new.txt").write_text("new")
+    assert sorted(p.name for p in final.iterdir()) == ["new.txt"]

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -26,7 +24,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from mathforge.errors import ConfigError
-from mathforge.io import write_json
+from mathforge.io import atomic_dir, write_json
 from mathforge.publish.stats import row_counts, token_stats
 from mathforge.schemas.messages import with_reasoning_format
 
@@ -156,23 +154,18 @@ def export_dataset(folder: str, fmt: str, out_dir: str, tokenizer_path: str | No
         convert = text_recorder(load_tokenizer(tokenizer_dir(tokenizer_path or "")), counts)
     else:
         convert = {"chat": chat_record, "nemo_skills": nemo_skills_record}[fmt]
-    final = Path(out_dir)
-    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
     out: dict = {"format": fmt, "kind": manifest["kind"], "variants": {}}
-    for variant, splits in manifest["variants"].items():
-        for split, entry in splits.items():
-            if split != "all":
-                path = tmp / variant / f"{split}.jsonl"
-                out["variants"].setdefault(variant, {})[split] = export_split(
-                    Path(folder), entry["files"], convert, path
-                )
-    if fmt == "text":
-        out["tokenizer"] = str(tokenizer_path)
-        out["checks"] = dict(counts)
-    write_json(out, tmp / "manifest.json")
-    shutil.rmtree(final, ignore_errors=True)
-    os.replace(tmp, final)
+    with atomic_dir(out_dir) as tmp:
+        for variant, splits in manifest["variants"].items():
+            for split, entry in splits.items():
+                if split != "all":
+                    path = tmp / variant / f"{split}.jsonl"
+                    out["variants"].setdefault(variant, {})[split] = export_split(
+                        Path(folder), entry["files"], convert, path
+                    )
+        if fmt == "text":
+            out["tokenizer"] = str(tokenizer_path)
+            out["checks"] = dict(counts)
+        write_json(out, tmp / "manifest.json")
     log.info("%s export: %s", fmt, row_counts(out["variants"]))
     return out

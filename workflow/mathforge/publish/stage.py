@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import pyarrow.parquet as pq
 
 from mathforge.errors import InputError
 from mathforge.funnel import read_summary
-from mathforge.io import write_json, write_text
+from mathforge.io import atomic_dir, write_json, write_text
 from mathforge.publish.card import (
     front_matter,
     hub_metadata,
@@ -85,11 +84,6 @@ def split_variant(table: pa.Table, publish: dict, source: str) -> tuple[dict[str
     return parts, stats
 
 
-def replace_dir(tmp: Path, final: Path) -> None:
-    shutil.rmtree(final, ignore_errors=True)
-    os.replace(tmp, final)
-
-
 def card_body(
     kind: str, dataset: str, card_path: str | None, summary_path: str | None, licenses: dict
 ) -> str:
@@ -133,10 +127,17 @@ def write_dataset_folder(
     the Hub metadata, `body` and the statistics, manifest.json plus `extra`) next to `out_dir`,
     then rename it into place; returns the manifest."""
     final = Path(out_dir)
-    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    files, stats, left_out = {}, {}, left_out or {}
+    with atomic_dir(final) as tmp:
+        manifest = _write_folder(kind, tables, publish, title, body, tmp, final.name, left_out or {}, extra)
+    log.info("%s dataset folder: %s", kind, row_counts(manifest["variants"]))
+    return manifest
+
+
+def _write_folder(
+    kind: str, tables: dict[str, pa.Table], publish: dict, title: str, body: str, tmp: Path, name: str,
+    left_out: dict[str, str], extra: dict | None,
+) -> dict:  # fmt: skip
+    files, stats = {}, {}
     for variant, table in tables.items():
         parts, stats[variant] = split_variant(table, publish, f"{kind}/{variant}")
         files[variant] = {s: write_split(t, tmp, variant, s, publish["shard_rows"]) for s, t in parts.items()}
@@ -153,7 +154,7 @@ def write_dataset_folder(
         *stats_markdown(stats),
         "",
         *(["Left out: " + ", ".join(f"{v} ({why})" for v, why in left_out.items()), ""] if left_out else []),
-        *loading_section(list(files), final.name),
+        *loading_section(list(files), name),
     ]
     manifest = {
         "kind": kind,
@@ -165,6 +166,4 @@ def write_dataset_folder(
     }
     write_text("\n".join(readme), tmp / "README.md")
     write_json(manifest, tmp / "manifest.json")
-    replace_dir(tmp, final)
-    log.info("%s dataset folder: %s", kind, row_counts(manifest["variants"]))
     return manifest

@@ -14,8 +14,6 @@ it, so a failed job leaves no half-written dataset.
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -25,6 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from mathforge.errors import MathforgeError
+from mathforge.io import atomic_dir
 
 KEY_COLUMNS = ("problem_id", "seed", "variant", "request_key")  # what the written shards are checked on
 FLUSH_BYTES = 16 << 20  # rows of one bucket held before they are written (bounds the job's memory)
@@ -181,16 +180,7 @@ def assemble_data(
     parts: list[str], keep: list[np.ndarray], out_dir: str, shard_rows: int
 ) -> tuple[dict, Counter]:
     """write_data into a directory beside `out_dir`, verified, then renamed onto it."""
-    final = Path(out_dir)
-    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
+    with atomic_dir(out_dir) as tmp:
         manifest, dropped = write_data(parts, keep, tmp, shard_rows)
         verify_data(parts, keep, tmp, manifest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    shutil.rmtree(final, ignore_errors=True)
-    os.replace(tmp, final)
     return manifest, dropped

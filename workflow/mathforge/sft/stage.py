@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from mathforge.funnel import StepStats, add_counts, by_step, read_summaries, wri
 from mathforge.funnel import summary_path as summary_of
 from mathforge.hygiene.audit import AuditResult
 from mathforge.hygiene.report import hygiene_report
-from mathforge.io import read_records, write_json
+from mathforge.io import atomic_dir, read_records, write_json
 from mathforge.prompts import load_prompt
 from mathforge.schemas.messages import MESSAGE, with_reasoning_format
 from mathforge.schemas.problems import PROBLEM_LABEL_NAMES, PROBLEM_LABELS
@@ -203,24 +202,19 @@ def write_shards(
     """Write `rows` as <variant>/<bucket>/shard-NNNNN.parquet under `out_dir`, atomically; the manifest.
 
     Rows are ordered by variant, bucket and then `order`, so the same rows give the same files."""
-    final = Path(out_dir)
-    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for row in sorted(rows, key=lambda r: (r["variant"], r["bucket"], *(r[k] for k in order))):
         groups[(row["variant"], row["bucket"])].append(row)
     manifest: dict[str, dict] = {}
-    for (variant, bucket), group in sorted(groups.items()):
-        files = []
-        for start in range(0, len(group), shard_rows):
-            path = tmp / variant / bucket / f"shard-{start // shard_rows:05d}.parquet"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(pa.Table.from_pylist(group[start : start + shard_rows], schema=schema), path)
-            files.append(str(path.relative_to(tmp)))
-        manifest.setdefault(variant, {})[bucket] = {"rows": len(group), "files": files}
-    shutil.rmtree(final, ignore_errors=True)
-    os.replace(tmp, final)
+    with atomic_dir(out_dir) as tmp:
+        for (variant, bucket), group in sorted(groups.items()):
+            files = []
+            for start in range(0, len(group), shard_rows):
+                path = tmp / variant / bucket / f"shard-{start // shard_rows:05d}.parquet"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                pq.write_table(pa.Table.from_pylist(group[start : start + shard_rows], schema=schema), path)
+                files.append(str(path.relative_to(tmp)))
+            manifest.setdefault(variant, {})[bucket] = {"rows": len(group), "files": files}
     return manifest
 
 
